@@ -1,0 +1,227 @@
+package watchdog
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startHTTP runs an http-mode watchdog in front of the test binary acting as upstream.
+func startHTTP(t *testing.T, env ...string) *harness {
+	t.Helper()
+	port := freeTestPort(t)
+	base := []string{"mode=http", "fprocess=" + os.Args[0], roleEnv + "=upstream", "PORT=" + strconv.Itoa(port),
+		"upstream_url=http://127.0.0.1:" + strconv.Itoa(port)}
+	return start(t, append(base, env...)...)
+}
+
+func TestHTTPMode(t *testing.T) {
+	h := startHTTP(t, "exec_timeout=500ms", "ready_path=/ready")
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   string
+		hdr    []string
+		code   int
+		want   string
+		header map[string]string
+	}{
+		{name: "echo keeps host and uri", method: "POST", path: "/a/b?x=1&y=%20", body: "payload", code: 200, want: "payload",
+			hdr:    []string{"X-Forwarded-For", "10.0.0.1"},
+			header: map[string]string{"X-Got-Uri": "/a/b?x=1&y=%20", "X-Got-Host": strings.TrimPrefix(h.url, "http://"), "X-Got-Xff": "10.0.0.1"}},
+		{name: "redirect not followed", method: "GET", path: "/redirect", code: 302,
+			header: map[string]string{"Location": "/elsewhere"}},
+		{name: "exec timeout", method: "GET", path: "/sleep?d=10s", code: 504,
+			header: map[string]string{"X-OpenFaaS-Internal": "of-watchdog"}},
+		{name: "X-Timeout shortens", method: "GET", path: "/sleep?d=10s", hdr: []string{"X-Timeout", "50ms"}, code: 504},
+		{name: "X-Timeout cannot extend", method: "GET", path: "/sleep?d=10s", hdr: []string{"X-Timeout", "1h"}, code: 504},
+		{name: "fast within X-Timeout", method: "GET", path: "/sleep?d=1ms", hdr: []string{"X-Timeout", "5s"}, code: 200, want: "slept"},
+		{name: "upstream error", method: "GET", path: "/crash", code: 500},
+		{name: "ready forwarded", method: "GET", path: "/_/ready", code: 202},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, body := call(t, tt.method, h.url+tt.path, tt.body, tt.hdr...)
+			if res.StatusCode != tt.code {
+				t.Fatalf("status = %d, want %d (body %q)", res.StatusCode, tt.code, body)
+			}
+			if tt.want != "" && body != tt.want {
+				t.Errorf("body = %q, want %q", body, tt.want)
+			}
+			for k, v := range tt.header {
+				if got := res.Header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+			if tt.path != "/_/ready" && res.Header.Get("X-Duration-Seconds") == "" {
+				t.Error("missing X-Duration-Seconds")
+			}
+		})
+	}
+}
+
+func TestHTTPModeStreaming(t *testing.T) {
+	h := startHTTP(t, "buffer_http=true")
+	t.Run("sse unbuffered", func(t *testing.T) {
+		res, err := http.Get(h.url + "/sse")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		got := make(chan string, 1)
+		go func() {
+			line, _ := bufio.NewReader(res.Body).ReadString('\n')
+			got <- line
+		}()
+		select {
+		case line := <-got:
+			if line != "data: one\n" {
+				t.Errorf("first line = %q", line)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("first event not delivered before the stream ended: proxy buffers")
+		}
+	})
+	t.Run("websocket upgrade", func(t *testing.T) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprint(conn, "GET /ws HTTP/1.1\r\nHost: fn\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		br := bufio.NewReader(conn)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade response = %v, %v", res, err)
+		}
+		fmt.Fprint(conn, "ping")
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(br, buf); err != nil || string(buf) != "ping" {
+			t.Errorf("echo over upgraded conn = %q, %v", buf, err)
+		}
+	})
+	t.Run("buffered body has a length", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", h.url+"/", io.MultiReader(strings.NewReader("chunk")))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("X-Got-Length"); got != "5" {
+			t.Errorf("upstream saw Content-Length %s, want 5", got)
+		}
+	})
+}
+
+func TestHTTPModeAutoUpstream(t *testing.T) {
+	// upstream_url names a port nobody listens on; auto_upstream must ignore it.
+	h := start(t, "mode=http", "fprocess="+os.Args[0], roleEnv+"=upstream", "fjord_auto_upstream=1",
+		"upstream_url=http://127.0.0.1:1")
+	res, body := call(t, "GET", h.url+"/port", "")
+	if res.StatusCode != 200 || body == "" || body == "1" {
+		t.Fatalf("GET /port = %d %q, want the chosen PORT", res.StatusCode, body)
+	}
+	if h.w.proxy.target.Port() != body {
+		t.Errorf("proxy target %s, child PORT %s", h.w.proxy.target, body)
+	}
+}
+
+func TestHTTPModeChildExit(t *testing.T) {
+	h := startHTTP(t, "FJORD_WD_TEST_EXIT_AFTER=300ms")
+	select {
+	case err := <-h.done:
+		h.cancel = nil
+		if err == nil || !strings.Contains(err.Error(), "function process exited") {
+			t.Errorf("Run = %v, want a function-exit error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watchdog kept running after the function process exited")
+	}
+	if LockExists(h.lock) {
+		t.Error("lock left behind")
+	}
+}
+
+func TestOtherModes(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		code int
+		want string
+	}{
+		{name: "streaming echo", env: []string{"mode=streaming", "fprocess=cat"}, code: 200, want: "stream-me"},
+		{name: "serializing echo", env: []string{"mode=serializing", "fprocess=cat"}, code: 200, want: "stream-me"},
+		{name: "serializing failure", env: []string{"mode=serializing", "fprocess=false"}, code: 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := start(t, tt.env...)
+			res, body := call(t, "POST", h.url, "stream-me")
+			if res.StatusCode != tt.code || (tt.want != "" && body != tt.want) {
+				t.Errorf("= %d %q, want %d %q", res.StatusCode, body, tt.code, tt.want)
+			}
+			if tt.code == 200 && res.Header.Get("Content-Type") != "application/octet-stream" {
+				t.Errorf("Content-Type = %q", res.Header.Get("Content-Type"))
+			}
+		})
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     []string
+		wantErr bool
+		check   func(Config) error
+	}{
+		{name: "classic defaults", env: []string{"fprocess=cat"}, check: func(c Config) error {
+			if c.Mode != ModeClassic || c.ExecTimeout != 0 || c.Port != 8080 || c.MetricsPort != 8081 ||
+				c.HealthcheckInterval != 30*time.Second || !c.CombineOutput || !c.CGIHeaders {
+				return errors.New("unexpected classic defaults")
+			}
+			return nil
+		}},
+		{name: "http defaults and aliases", env: []string{"mode=http", "function_process=srv", "http_upstream_url=http://127.0.0.1:5000",
+			"write_timeout=10", "buffer_http=true"}, check: func(c Config) error {
+			if c.ExecTimeout != 30*time.Second || c.WriteTimeout != 10*time.Second || c.HealthcheckInterval != 10*time.Second ||
+				c.Process != "srv" || !c.BufferBody || c.UpstreamURL != "http://127.0.0.1:5000" {
+				return fmt.Errorf("got %+v", c)
+			}
+			return nil
+		}},
+		{name: "go durations", env: []string{"fprocess=cat", "exec_timeout=1m30s", "read_timeout=5"}, check: func(c Config) error {
+			if c.ExecTimeout != 90*time.Second || c.ReadTimeout != 5*time.Second {
+				return fmt.Errorf("got exec %s read %s", c.ExecTimeout, c.ReadTimeout)
+			}
+			return nil
+		}},
+		{name: "unknown mode", env: []string{"fprocess=cat", "mode=afterburn"}, wantErr: true},
+		{name: "missing fprocess", env: []string{}, wantErr: true},
+		{name: "http without upstream", env: []string{"mode=http", "fprocess=srv"}, wantErr: true},
+		{name: "bad duration", env: []string{"fprocess=cat", "write_timeout=soon"}, wantErr: true},
+		{name: "zero write timeout", env: []string{"fprocess=cat", "write_timeout=0"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ConfigFromEnv(tt.env)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if tt.check != nil {
+				if err := tt.check(c); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}

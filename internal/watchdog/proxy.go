@@ -1,0 +1,135 @@
+package watchdog
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// proxy is http mode: one long-running function process behind a reverse proxy.
+type proxy struct {
+	w         *Watchdog
+	target    *url.URL // set by start, before serving
+	transport *http.Transport
+	rp        *httputil.ReverseProxy
+	child     *child
+}
+
+func newProxy(w *Watchdog) *proxy {
+	p := &proxy{w: w}
+	p.transport = &http.Transport{
+		Proxy:                 nil, // the function is local; never go through HTTP_PROXY
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          0,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+	}
+	p.rp = &httputil.ReverseProxy{
+		Rewrite:   p.rewrite,
+		Transport: p.transport,
+		// Flush every write: SSE, NDJSON and other streams pass through unbuffered.
+		FlushInterval: -1,
+		BufferPool:    &bufferPool{},
+		ErrorHandler:  p.fail,
+		ErrorLog:      log.New(w.cfg.Stderr, "", log.LstdFlags),
+	}
+	return p
+}
+
+// rewrite points the request at the upstream, keeping the path, query and Host.
+func (p *proxy) rewrite(pr *httputil.ProxyRequest) {
+	out, in, t := pr.Out, pr.In, p.target
+	out.URL.Scheme = t.Scheme
+	out.URL.Host = t.Host
+	if base := strings.TrimSuffix(t.Path, "/"); base != "" {
+		out.URL.Path = base + in.URL.Path
+		out.URL.RawPath = ""
+	}
+	out.Host = in.Host
+	// Rewrite mode drops X-Forwarded-*; the gateway's values must reach the function.
+	for _, h := range [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if v, ok := in.Header[h]; ok {
+			out.Header[h] = v
+		}
+	}
+}
+
+// serve forwards one request within exec_timeout, shortened by X-Timeout.
+func (p *proxy) serve(rw http.ResponseWriter, r *http.Request) {
+	timeout := p.w.cfg.ExecTimeout
+	if v := r.Header.Get("X-Timeout"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 && (timeout <= 0 || d < timeout) {
+			timeout = d
+		}
+	}
+	if timeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	if p.w.cfg.BufferBody && r.Body != nil && r.Body != http.NoBody {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(rw, "Failed to read request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.TransferEncoding = nil
+	}
+	p.rp.ServeHTTP(rw, r)
+}
+
+// fail answers a failed upstream call: 504 on timeout, else 500.
+func (p *proxy) fail(rw http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+		p.w.out.Printf("Upstream HTTP request timed out: %s %s", r.Method, r.URL.Path)
+		rw.Header().Set("X-OpenFaaS-Internal", "of-watchdog")
+		http.Error(rw, "Function exceeded its timeout.", http.StatusGatewayTimeout)
+		return
+	}
+	p.w.out.Printf("Upstream HTTP request error: %s", err)
+	http.Error(rw, "Upstream HTTP request error: "+err.Error(), http.StatusInternalServerError)
+}
+
+// probe asks the function's ready path and returns its status, 503 on error.
+func (p *proxy) probe(ctx context.Context, path string) int {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	u := *p.target
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return http.StatusServiceUnavailable
+	}
+	res, err := p.transport.RoundTrip(req)
+	if err != nil {
+		return http.StatusServiceUnavailable
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	_ = res.Body.Close()
+	return res.StatusCode
+}
+
+// bufferPool reuses the proxy's copy buffers.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
