@@ -1,0 +1,32 @@
+package process
+
+import (
+	"testing"
+
+	"github.com/fjord-faas/fjord/internal/runtime"
+	"github.com/fjord-faas/fjord/internal/runtime/runtimetest"
+)
+
+func fixtures() runtimetest.Fixtures {
+	return runtimetest.Fixtures{
+		Echo:  runtimetest.Fixture{Image: "fixtures/echo:latest", Env: map[string]string{"fprocess": "cat"}},
+		Crash: runtimetest.Fixture{Image: "fixtures/crash:latest", Env: map[string]string{}},
+	}
+}
+
+func TestConformanceFakeWatchdog(t *testing.T) {
+	runtimetest.Run(t, func(t *testing.T) (runtime.Runtime, runtimetest.Fixtures) {
+		rt, _ := newTestRuntime(t, []string{bins.fake})
+		return rt, fixtures()
+	})
+}
+
+func TestConformanceFjordWatchdog(t *testing.T) {
+	if bins.fjord == "" {
+		t.Skip(bins.fjordSkip)
+	}
+	runtimetest.Run(t, func(t *testing.T) (runtime.Runtime, runtimetest.Fixtures) {
+		rt, _ := newTestRuntime(t, []string{bins.fjord, "watchdog"})
+		return rt, fixtures()
+	})
+}
