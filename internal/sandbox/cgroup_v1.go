@@ -1,0 +1,149 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/fjord-faas/fjord/internal/runtime"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// v1Controllers are the cgroup v1 hierarchies a replica joins.
+var v1Controllers = [...]string{"memory", "cpu", "cpuacct", "pids"}
+
+// v1Driver manages replica cgroups on a legacy or hybrid cgroup v1 host.
+type v1Driver struct {
+	root   string // e.g. /sys/fs/cgroup
+	prefix string
+}
+
+func (d *v1Driver) hierarchy() ([]cgroup1.Subsystem, error) {
+	mem := cgroup1.NewMemory(d.root)
+	if !exists(filepath.Join(d.root, "memory", "memory.memsw.limit_in_bytes")) {
+		mem = cgroup1.NewMemory(d.root, cgroup1.OptionalSwap())
+	}
+	return []cgroup1.Subsystem{
+		mem, cgroup1.NewCpu(d.root), cgroup1.NewCpuacct(d.root), cgroup1.NewPids(d.root),
+	}, nil
+}
+
+func (d *v1Driver) create(id string, res runtime.Resources, pids int64) (group, error) {
+	spec := &specs.LinuxResources{}
+	if res.MemoryBytes > 0 {
+		limit := res.MemoryBytes
+		spec.Memory = &specs.LinuxMemory{Limit: &limit}
+		if exists(filepath.Join(d.root, "memory", "memory.memsw.limit_in_bytes")) {
+			swap := limit // memory+swap == memory: no swap, so the OOM killer acts
+			spec.Memory.Swap = &swap
+		}
+	}
+	if res.CPUMilli > 0 {
+		quota, period := res.CPUMilli*cgroupPeriod/1000, uint64(cgroupPeriod)
+		spec.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period}
+	}
+	if pids > 0 {
+		limit := pids
+		spec.Pids = &specs.LinuxPids{Limit: &limit}
+	}
+	path := "/" + d.prefix + "/" + id
+	cg, err := cgroup1.New(cgroup1.StaticPath(path), spec, cgroup1.WithHierarchy(d.hierarchy))
+	if err != nil {
+		g := d.load(id)
+		_ = g.remove() // undo the directories made before the failure
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+	}
+	return &v1Group{root: d.root, rel: path, cg: cg}, nil
+}
+
+func (d *v1Driver) load(id string) group {
+	return &v1Group{root: d.root, rel: "/" + d.prefix + "/" + id}
+}
+
+func (d *v1Driver) list() ([]string, error) {
+	seen := map[string]bool{}
+	var names []string
+	for _, c := range v1Controllers {
+		dirs, err := listDirs(filepath.Join(d.root, c, d.prefix))
+		if err != nil {
+			return nil, fmt.Errorf("list cgroups: %w", err)
+		}
+		for _, n := range dirs {
+			if !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	return names, nil
+}
+
+// v1Group is one replica's directories in the v1 hierarchies.
+type v1Group struct {
+	root, rel string
+	cg        cgroup1.Cgroup // nil when loaded for cleanup
+}
+
+func (g *v1Group) dir(controller string) string {
+	return filepath.Join(g.root, controller, g.rel)
+}
+
+func (g *v1Group) add(pid int) error {
+	if err := g.cg.Add(cgroup1.Process{Pid: pid}); err != nil {
+		return fmt.Errorf("add pid %d to cgroup: %w", pid, err)
+	}
+	return nil
+}
+
+func (g *v1Group) procs() ([]int, error) {
+	var all []int
+	missing := 0
+	for _, c := range v1Controllers {
+		pids, err := readPids(filepath.Join(g.dir(c), "cgroup.procs"))
+		if errors.Is(err, os.ErrNotExist) {
+			missing++
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, pids...)
+	}
+	if missing == len(v1Controllers) {
+		return nil, os.ErrNotExist
+	}
+	return all, nil
+}
+
+func (g *v1Group) oomKills() uint64 {
+	return readKey(filepath.Join(g.dir("memory"), "memory.oom_control"), "oom_kill")
+}
+
+func (g *v1Group) usage() (float64, int64, error) {
+	ns, err := readUint(filepath.Join(g.dir("cpuacct"), "cpuacct.usage"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read cpu usage: %w", err)
+	}
+	mem, err := readUint(filepath.Join(g.dir("memory"), "memory.usage_in_bytes"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("read memory usage: %w", err)
+	}
+	return float64(ns) / 1e9, int64(mem), nil
+}
+
+func (g *v1Group) remove() error {
+	var errs []error
+	for _, c := range v1Controllers {
+		if err := os.Remove(g.dir(c)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,153 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/fjord-faas/fjord/internal/runtime/process"
+	"golang.org/x/sys/unix"
+)
+
+// initSpec is what the parent sends the init child through the spec pipe.
+type initSpec struct {
+	// HostRoot: the root is the host root read-only; otherwise an overlay on RootFS.
+	HostRoot bool
+	RootFS   string
+	// FuncDir is the host directory bound read-only at Dir in host-root mode.
+	FuncDir      string
+	Dir          string
+	Path         string
+	Args         []string
+	Env          []string
+	WorkDir      string
+	SecretsDir   string
+	Binds        []process.Bind
+	ReadOnlyRoot bool
+	TmpSize      int64
+	HideDirs     []string
+	Hostname     string
+	UID, GID     uint32
+}
+
+// Init is the body of the hidden "sandbox-init" command. args are the spec
+// and error pipe fds. It runs as PID 1 of the replica's namespaces, builds
+// the root, drops privileges and execs the function; it returns only on failure,
+// after reporting the error to the parent through the error pipe.
+func Init(args []string) error {
+	// Mount, capability and credential changes below are per thread; the
+	// final exec must come from the thread that made them.
+	runtime.LockOSThread()
+	if len(args) != 2 {
+		return fmt.Errorf("sandbox init: want 2 fd arguments, got %d", len(args))
+	}
+	specFD, err1 := strconv.Atoi(args[0])
+	errFD, err2 := strconv.Atoi(args[1])
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("sandbox init: parse fds: %w", err)
+	}
+	errPipe := os.NewFile(uintptr(errFD), "sandbox-err")
+	syscall.CloseOnExec(errFD)
+	err := initAndExec(specFD)
+	// Only reached on failure: tell the parent why.
+	_, _ = io.WriteString(errPipe, err.Error())
+	return err
+}
+
+func initAndExec(specFD int) error {
+	f := os.NewFile(uintptr(specFD), "sandbox-spec")
+	var spec initSpec
+	err := json.NewDecoder(f).Decode(&spec)
+	_ = f.Close()
+	if err != nil {
+		return fmt.Errorf("read sandbox spec: %w", err)
+	}
+	if err := buildRoot(&spec); err != nil {
+		return err
+	}
+	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+		return fmt.Errorf("set hostname: %w", err)
+	}
+	if err := os.Chdir(spec.Dir); err != nil {
+		return fmt.Errorf("enter working dir: %w", err)
+	}
+	path, err := lookPath(spec.Path, spec.Env)
+	if err != nil {
+		return err
+	}
+	if err := dropPrivileges(spec.UID, spec.GID); err != nil {
+		return err
+	}
+	if err := syscall.Exec(path, spec.Args, spec.Env); err != nil {
+		return fmt.Errorf("exec %s: %w", spec.Path, err)
+	}
+	return nil
+}
+
+// lookPath resolves a bare program name against PATH from the function's env.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	pathEnv := "/usr/local/bin:/usr/bin:/bin"
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathEnv = v
+		}
+	}
+	for _, dir := range filepath.SplitList(pathEnv) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("find %s in PATH: %w", name, os.ErrNotExist)
+}
+
+// dropPrivileges empties the bounding and ambient capability sets, switches
+// this thread to uid/gid with no supplementary groups, clears the remaining
+// capabilities and sets no_new_privs. Raw syscalls keep it to this thread,
+// which is the one that execs.
+func dropPrivileges(uid, gid uint32) error {
+	last := 40
+	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			last = n
+		}
+	}
+	for c := 0; c <= last; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop bounding capability %d: %w", c, err)
+		}
+	}
+	_ = unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, 0, 0, 0); e != 0 {
+		return fmt.Errorf("clear groups: %w", e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
+		return fmt.Errorf("set gid %d: %w", gid, e)
+	}
+	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+		return fmt.Errorf("set uid %d: %w", uid, e)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("clear capabilities: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set no_new_privs: %w", err)
+	}
+	// Changing credentials cleared the parent-death signal; set it again.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("set parent death signal: %w", err)
+	}
+	return nil
+}

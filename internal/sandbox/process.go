@@ -1,0 +1,182 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/fjord-faas/fjord/internal/runtime/process"
+)
+
+// Start launches one replica: the init child is cloned into new mount, PID,
+// IPC and UTS namespaces, put in the replica's cgroup, then sent its spec; it
+// builds the root and execs l.Path. Start returns once that exec succeeded, or
+// with the init's error. l.ExtraFiles keep fds 3, 4, ... in the function.
+func (s *Sandbox) Start(ctx context.Context, l process.Launch) (process.Process, error) {
+	spec, err := s.spec(l)
+	if err != nil {
+		return nil, err
+	}
+	var g group
+	if s.cg != nil {
+		if g, err = s.cg.create(l.ReplicaID, l.Limits, s.cfg.PidsLimit); err != nil {
+			return nil, err
+		}
+	}
+	p := &proc{g: g, workDir: spec.WorkDir}
+	if err := p.start(ctx, s.cfg.Self, spec, l); err != nil {
+		_ = p.Cleanup() // the start error is the one worth returning
+		return nil, err
+	}
+	return p, nil
+}
+
+// proc is a started replica.
+type proc struct {
+	cmd     *exec.Cmd
+	g       group // nil without cgroups
+	workDir string
+
+	waitOnce sync.Once
+	info     process.ExitInfo
+	waitErr  error
+
+	cleanOnce sync.Once
+	cleanErr  error
+}
+
+func (p *proc) start(ctx context.Context, self []string, spec *initSpec, l process.Launch) error {
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("make spec pipe: %w", err)
+	}
+	defer specW.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		specR.Close()
+		return fmt.Errorf("make error pipe: %w", err)
+	}
+	defer errR.Close()
+	// Our pipes come after the caller's files so their fd numbers stay 3, 4, ...
+	files := append(append([]*os.File(nil), l.ExtraFiles...), specR, errW)
+	specFD, errFD := 3+len(l.ExtraFiles), 4+len(l.ExtraFiles)
+	args := append(append([]string(nil), self[1:]...), strconv.Itoa(specFD), strconv.Itoa(errFD))
+	p.cmd = exec.Command(self[0], args...)
+	p.cmd.ExtraFiles = files
+	p.cmd.Stdout, p.cmd.Stderr = l.Stdout, l.Stderr
+	p.cmd.Env = []string{}
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
+		Pdeathsig:  syscall.SIGKILL,
+		Setpgid:    true,
+	}
+	err = p.cmd.Start()
+	specR.Close()
+	errW.Close()
+	if err != nil {
+		p.cmd = nil
+		return fmt.Errorf("start sandbox init: %w", err)
+	}
+	if err := p.handshake(ctx, spec, specW, errR); err != nil {
+		_ = p.cmd.Process.Kill()
+		_, _ = p.Wait()
+		return err
+	}
+	return nil
+}
+
+// handshake joins the child to the cgroup, sends the spec and waits until the
+// exec of the function closed the error pipe (or the init wrote why it failed).
+func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.File) error {
+	if p.g != nil {
+		if err := p.g.add(p.cmd.Process.Pid); err != nil {
+			return err
+		}
+	}
+	if err := json.NewEncoder(specW).Encode(spec); err != nil {
+		return fmt.Errorf("send sandbox spec: %w", err)
+	}
+	specW.Close()
+	done := make(chan []byte, 1)
+	go func() {
+		msg, _ := io.ReadAll(errR)
+		done <- msg
+	}()
+	select {
+	case msg := <-done:
+		if len(msg) > 0 {
+			return fmt.Errorf("sandbox init: %s", msg)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for sandbox init: %w", ctx.Err())
+	}
+}
+
+// Pid is the host pid of the function (PID 1 of its namespace).
+func (p *proc) Pid() int { return p.cmd.Process.Pid }
+
+// Wait blocks until the function exits; later calls return the same result.
+func (p *proc) Wait() (process.ExitInfo, error) {
+	p.waitOnce.Do(func() {
+		err := p.cmd.Wait()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			p.waitErr = fmt.Errorf("wait for replica: %w", err)
+		}
+		p.info = exitInfo(p.cmd.ProcessState)
+		if p.g != nil && p.g.oomKills() > 0 {
+			p.info.OOMKilled = true
+		}
+	})
+	return p.info, p.waitErr
+}
+
+func exitInfo(ps *os.ProcessState) process.ExitInfo {
+	if ps == nil {
+		return process.ExitInfo{Code: -1}
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return process.ExitInfo{Code: -1, Signal: int(ws.Signal())}
+	}
+	return process.ExitInfo{Code: ps.ExitCode()}
+}
+
+// Signal sends sig to the function. As PID 1 of its namespace it only gets
+// signals it handles (SIGKILL always works).
+func (p *proc) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Usage reads CPU seconds and memory bytes of the whole replica from its cgroup.
+func (p *proc) Usage() (float64, int64, error) {
+	if p.g == nil {
+		return 0, 0, errors.New("usage: cgroups not available")
+	}
+	return p.g.usage()
+}
+
+// Cleanup kills anything left in the replica's cgroup, deletes it and
+// removes the work dir. It is safe to call more than once.
+func (p *proc) Cleanup() error {
+	p.cleanOnce.Do(func() {
+		var errs []error
+		if p.g != nil {
+			if err := removeGroup(p.g); err != nil {
+				errs = append(errs, fmt.Errorf("remove replica cgroup: %w", err))
+			}
+		} else if p.cmd != nil && p.cmd.Process != nil {
+			_ = p.cmd.Process.Kill() // PID 1 dying takes its namespace with it
+		}
+		if err := os.RemoveAll(p.workDir); err != nil {
+			errs = append(errs, fmt.Errorf("remove work dir: %w", err))
+		}
+		p.cleanErr = errors.Join(errs...)
+	})
+	return p.cleanErr
+}
