@@ -1,0 +1,103 @@
+# fjord python3-http template: a small HTTP server (standard library only)
+# that the watchdog forwards requests to. Runs on the host's Python 3.
+import json
+import os
+import sys
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(_here, "python"))
+sys.path.insert(0, _here)
+
+from function import handler  # noqa: E402
+
+
+class Event:
+    def __init__(self, body, headers, method, query, path):
+        self.body = body
+        self.headers = headers
+        self.method = method
+        self.query = query
+        self.path = path
+
+
+class Context:
+    def __init__(self):
+        self.hostname = os.getenv("HOSTNAME", "localhost")
+
+
+def encode_body(body):
+    if body is None:
+        return b""
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if isinstance(body, (dict, list)):
+        return json.dumps(body).encode("utf-8")
+    return str(body).encode("utf-8")
+
+
+def header_items(headers):
+    if headers is None:
+        return []
+    if isinstance(headers, dict):
+        return list(headers.items())
+    return list(headers)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # keep the watchdog log quiet
+        pass
+
+    def serve(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        parts = urlsplit(self.path)
+        query = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(parts.query).items()}
+        event = Event(body, dict(self.headers.items()), self.command, query, parts.path)
+        try:
+            res = handler.handle(event, Context())
+        except Exception:
+            traceback.print_exc()
+            self.reply(500, [("Content-Type", "text/plain")], b"internal error\n")
+            return
+        if res is None:
+            self.reply(200, [], b"")
+        elif isinstance(res, dict):
+            status = int(res.get("statusCode", 200))
+            headers = header_items(res.get("headers"))
+            body = res.get("body")
+            if isinstance(body, (dict, list)) and not any(k.lower() == "content-type" for k, _ in headers):
+                headers.append(("Content-Type", "application/json"))
+            self.reply(status, headers, encode_body(body))
+        else:
+            self.reply(200, [], encode_body(res))
+
+    def reply(self, status, headers, body):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, str(v))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = serve
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    port = int(os.getenv("PORT", "5000"))
+    server = Server(("0.0.0.0", port), Handler)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
