@@ -137,7 +137,7 @@ func TestNewCmd(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"exists in stack", []string{"new", "hello", "--lang", "python3"}, "already exists"},
+		{"exists in stack", []string{"new", "hello", "--lang", "python3"}, "stack.yaml: function hello already exists"},
 		{"bad name", []string{"new", "Bad_Name", "--lang", "python3"}, "must be"},
 		{"no lang", []string{"new", "x"}, "--lang is required"},
 		{"unknown lang", []string{"new", "x", "--lang", "cobol"}, "cobol"},

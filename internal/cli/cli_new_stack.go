@@ -58,6 +58,20 @@ func addToStack(file string, e newEntry) error {
 	return nil
 }
 
+// stackHasFunction reports whether file exists and lists function name.
+func stackHasFunction(file, name string) bool {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return false
+	}
+	fns := mappingValue(doc.Content[0], "functions")
+	return fns != nil && mappingValue(fns, name) != nil
+}
+
 func mappingValue(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {

@@ -82,6 +82,9 @@ func (o *invokeOpts) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if isTTY(cmd.InOrStdin()) {
+		fmt.Fprintln(cmd.ErrOrStderr(), "Reading the body from stdin; end with Ctrl-D.")
+	}
 	if o.async {
 		id, err := c.InvokeAsync(cmd.Context(), r)
 		if err != nil {

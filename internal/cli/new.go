@@ -71,6 +71,9 @@ func (o *newOpts) run(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if stackHasFunction(file, name) {
+		return fmt.Errorf("%s: function %s already exists", file, name)
+	}
 	t, err := build.LoadTemplate(o.lang, localTemplateDir)
 	if err != nil {
 		return err

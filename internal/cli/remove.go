@@ -10,8 +10,7 @@ import (
 )
 
 type removeOpts struct {
-	gatewayOpts
-	filter, regex string
+	stackOpts
 }
 
 // newRemoveCmd deletes functions named on the command line or listed in the stack.
@@ -28,8 +27,7 @@ func newRemoveCmd() *cobra.Command {
 		RunE: o.run,
 	}
 	o.addGatewayFlags(cmd)
-	cmd.Flags().StringVar(&o.filter, "filter", "", "only functions whose name matches this glob")
-	cmd.Flags().StringVar(&o.regex, "regex", "", "only functions whose name matches this regular expression")
+	o.addFilterFlags(cmd)
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/fjord-faas/fjord/internal/api"
 )
@@ -37,6 +40,8 @@ type Gateway struct {
 	namespaces map[string]api.FunctionNamespace
 	// Logs are served by /system/logs for any known function.
 	Logs []api.LogMessage
+
+	registry http.Handler
 }
 
 // New starts a fake gateway closed at the end of the test.
@@ -45,6 +50,7 @@ func New(t testing.TB) *Gateway {
 		functions:  map[string]api.FunctionStatus{},
 		secrets:    map[string][]byte{},
 		namespaces: map[string]api.FunctionNamespace{api.DefaultNamespace: {Name: api.DefaultNamespace}},
+		registry:   registry.New(registry.Logger(log.New(io.Discard, "", 0))),
 	}
 	g.Server = httptest.NewServer(http.HandlerFunc(g.serve))
 	t.Cleanup(g.Close)
@@ -84,7 +90,13 @@ func (g *Gateway) Secret(name, ns string) ([]byte, bool) {
 	return s, ok
 }
 
+// serve answers /v2/ from an in-memory OCI registry (as fjord's embedded one)
+// and everything else from the fake API.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/v2/") || r.URL.Path == "/v2" {
+		g.registry.ServeHTTP(w, r)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	g.mu.Lock()
 	g.calls = append(g.calls, Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body, Header: r.Header.Clone()})
