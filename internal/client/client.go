@@ -87,7 +87,6 @@ type request struct {
 	method, path string
 	query        url.Values
 	body         any
-	stream       bool // no timeout; caller closes the body
 }
 
 func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, error) {
@@ -123,11 +122,8 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 // do runs a system call. Any 2xx is success; the decoded JSON goes into out when
 // out is non-nil. It returns the status code.
 func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
-	if !r.stream {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.opts.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
 	req, err := c.newRequest(ctx, r)
 	if err != nil {
 		return 0, err
