@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(1)
 	}
+	if os.Getenv(helperEnv) != "" {
+		os.Exit(runHelper())
+	}
 	code := m.Run()
 	if probeBuild.path != "" {
 		os.RemoveAll(filepath.Dir(probeBuild.path))

@@ -90,10 +90,14 @@ func checkCommon(t *testing.T, r probeReport, wantHost string) {
 	}
 }
 
+// TestHostRootIsolation launches the way the process runtime does for a
+// host-runtime bundle: the bundle and the root-only secrets live in the
+// daemon's state dir (hidden), Dir is the host path of the function's files
+// and Path is a program under the host's /tmp.
 func TestHostRootIsolation(t *testing.T) {
 	s := newTestSandbox(t, nil)
 	t.Parallel()
-	// The daemon's state lives outside /tmp, so hiding it is what protects it.
+	// The state lives outside /tmp, so hiding it is what protects it.
 	state, err := os.MkdirTemp("/var/tmp", "fjord-sandbox-state-")
 	if err != nil {
 		t.Fatal(err)
@@ -101,23 +105,23 @@ func TestHostRootIsolation(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(state) })
 	s.cfg.HideDirs = []string{state}
 	for _, fn := range []string{"a", "b"} {
-		dir := filepath.Join(state, "secrets", fn)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "token"), []byte("secret-"+fn), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeSecret(t, filepath.Join(state, "secrets", fn), "token", "secret-"+fn)
+	}
+	b := image.Bundle{RootFS: filepath.Join(state, "images", "fn"), WorkingDir: "/home/app", HostRuntime: true}
+	dir := filepath.Join(b.RootFS, b.WorkingDir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	other := filepath.Join(state, "secrets", "b", "token")
-	l := launch(t, "host-1", hostBundle(t), "probe", itoa(os.Getpid()),
-		"/tmp/probe", "/home/app/probe-out", "/etc/probe-out", "/probe-out", "/var/tmp/probe-out",
+	refused := []string{dir + "/out", "/etc/probe-out", "/probe-out", "/var/tmp/probe-out"}
+	args := append(append([]string{"probe", itoa(os.Getpid()), "/tmp/probe"}, refused...),
 		"--", "/var/openfaas/secrets/token", other)
-	l.Dir, l.SecretsDir = "/home/app", filepath.Join(state, "secrets", "a")
+	l := launch(t, "host-1", b, args...)
+	l.Path, l.Dir, l.SecretsDir = probeBinary(t), dir, filepath.Join(state, "secrets", "a")
 	l.Ref.Name = "hello"
 	r := runProbe(t, s, l)
 	checkCommon(t, r, "hello")
-	for _, p := range []string{"/home/app/probe-out", "/etc/probe-out", "/probe-out", "/var/tmp/probe-out"} {
+	for _, p := range refused {
 		if got := r.Writes[p]; got == "ok" {
 			t.Errorf("write %s succeeded, want it refused", p)
 		}
@@ -128,13 +132,27 @@ func TestHostRootIsolation(t *testing.T) {
 	if got := r.Reads[other]; !strings.HasPrefix(got, "error:") {
 		t.Errorf("other function's secret readable: %q", got)
 	}
-	if r.Cwd != "/home/app" {
-		t.Errorf("cwd = %q, want /home/app", r.Cwd)
+	if r.Cwd != dir {
+		t.Errorf("cwd = %q, want %s", r.Cwd, dir)
 	}
-	for _, p := range []string{"/var/openfaas", "/home/app/probe-out", "/probe-out"} {
+	for _, p := range []string{"/var/openfaas", dir + "/out", "/probe-out"} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s leaked to the host", p)
 		}
+	}
+}
+
+// writeSecret writes a secret the way the process runtime does: root-only.
+func writeSecret(t *testing.T, dir, name, value string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -149,10 +167,8 @@ func TestOwnRootOverlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	copyFile(t, probeBinary(t), filepath.Join(rootfs, "probe"))
-	secrets := t.TempDir()
-	if err := os.WriteFile(filepath.Join(secrets, "token"), []byte("s3"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	secrets := filepath.Join(t.TempDir(), "secrets")
+	writeSecret(t, secrets, "token", "s3")
 	b := image.Bundle{RootFS: rootfs, WorkingDir: "/"}
 	l := launch(t, "own-1", b, "probe", itoa(os.Getpid()), "/tmp/probe", "/probe-out",
 		"--", "/var/openfaas/secrets/token", "/.fjord/fjord")

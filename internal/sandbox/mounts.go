@@ -16,11 +16,12 @@ import (
 type mountKind int
 
 const (
-	kindBind mountKind = iota
-	kindHide           // empty read-only tmpfs over a host directory
-	kindTmp            // the private /tmp
-	kindProc           // fresh /proc for the PID namespace
-	kindDev            // minimal /dev
+	kindBind    mountKind = iota
+	kindHide              // empty read-only tmpfs over a host directory
+	kindTmp               // the private /tmp
+	kindProc              // fresh /proc for the PID namespace
+	kindDev               // minimal /dev
+	kindSecrets           // copies of the secret files, owned by the function's user
 )
 
 // plannedMount is one mount inside the new root.
@@ -110,9 +111,14 @@ func (b *builder) plan() []plannedMount {
 			ms = append(ms, plannedMount{kind: kindHide, target: d})
 		}
 		ms = append(ms, plannedMount{kind: kindBind, source: s.FuncDir, target: s.Dir, readOnly: true})
+		if hiddenPath(s.Path, s.HideDirs) {
+			// The program lives where the root hides things (e.g. a test
+			// binary under /tmp): bind just the program back.
+			ms = append(ms, plannedMount{kind: kindBind, source: s.Path, target: s.Path, readOnly: true})
+		}
 	}
 	if s.SecretsDir != "" {
-		ms = append(ms, plannedMount{kind: kindBind, source: s.SecretsDir, target: "/var/openfaas/secrets", readOnly: true})
+		ms = append(ms, plannedMount{kind: kindSecrets, source: s.SecretsDir, target: "/var/openfaas/secrets"})
 	}
 	for _, bd := range s.Binds {
 		ms = append(ms, plannedMount{kind: kindBind, source: bd.Host, target: bd.Target, readOnly: bd.ReadOnly})
@@ -146,6 +152,11 @@ func (b *builder) mount(m plannedMount) error {
 		return unix.Mount("proc", dst, "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 	case kindDev:
 		return b.mountDev(dst)
+	case kindSecrets:
+		if err := b.ensure(m.target, true); err != nil {
+			return err
+		}
+		return b.mountSecrets(m.source, dst)
 	}
 	return b.bind(m, dst)
 }
@@ -201,6 +212,23 @@ func (b *builder) mountDev(dst string) error {
 	b.readOnly = append(b.readOnly, dst)
 	opts := "mode=1777,size=" + strconv.FormatInt(b.spec.TmpSize, 10)
 	return unix.Mount("tmpfs", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts)
+}
+
+// hiddenPath tells whether a host path is covered in a host-root replica: by
+// the private /tmp, /dev or /proc, or by a hidden directory.
+func hiddenPath(p string, hide []string) bool {
+	if !filepath.IsAbs(p) {
+		return false
+	}
+	if _, err := os.Stat(p); err != nil {
+		return false
+	}
+	for _, d := range append([]string{"/tmp", "/dev", "/proc"}, hide...) {
+		if p == d || strings.HasPrefix(p, strings.TrimSuffix(d, "/")+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // remountRO makes the mount at path read-only without touching its other flags.
