@@ -1,0 +1,192 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/fjord-faas/fjord/internal/api"
+	"github.com/fjord-faas/fjord/internal/runtime"
+)
+
+// Header names the invoke path reads or writes.
+const (
+	HeaderCallID    = "X-Call-Id"
+	HeaderStartTime = "X-Start-Time"
+	HeaderServedBy  = "X-Served-By"
+)
+
+type callKey struct{}
+
+// call is the per-request state the proxy callbacks share; pooled.
+type call struct {
+	ep            *endpoint
+	path, rawPath string
+	callID, start string
+	reqType       string
+	code          int
+}
+
+// ServeFunction proxies one call to a replica of ref. path is the escaped
+// remainder after /function/NAME ("" means "/"); the raw query of r is kept.
+func (r *Router) ServeFunction(w http.ResponseWriter, req *http.Request, ref runtime.Ref, path string) {
+	began := time.Now()
+	c := r.calls.Get().(*call)
+	defer r.calls.Put(c)
+	*c = call{callID: req.Header.Get(HeaderCallID), start: req.Header.Get(HeaderStartTime), reqType: req.Header.Get("Content-Type")}
+	if c.callID == "" {
+		c.callID = uuid.NewString()
+	}
+	if c.start == "" {
+		c.start = strconv.FormatInt(began.UnixNano(), 10)
+	}
+	info, ok := r.cfg.Functions.Lookup(ref)
+	if !ok {
+		r.fail(w, c, http.StatusNotFound, "error finding function "+ref.String()+": not found")
+		return
+	}
+	f := r.function(ref)
+	if m := r.cfg.Metrics; m != nil {
+		m.Started(f.label)
+		defer func() { m.Observe(f.label, c.code, time.Since(began)) }()
+	}
+	if !c.setPath(path) {
+		r.fail(w, c, http.StatusBadRequest, "invalid path escape")
+		return
+	}
+	timeout := info.Timeout
+	if timeout <= 0 {
+		timeout = r.cfg.DefaultTimeout
+	}
+	set, err := r.await(req.Context(), f, timeout)
+	if err != nil {
+		r.unavailable(w, c, ref, err)
+		return
+	}
+	c.ep = f.pick(set)
+	c.ep.inflight.Add(1)
+	defer c.ep.inflight.Add(-1)
+
+	ctx, cancel := context.WithTimeout(req.Context(), timeout+r.cfg.TimeoutMargin)
+	defer cancel()
+	c.code = http.StatusBadGateway // until a response arrives
+	r.proxy.ServeHTTP(w, req.WithContext(context.WithValue(ctx, callKey{}, c)))
+}
+
+// setPath fills the upstream path; false when path has a bad escape.
+func (c *call) setPath(path string) bool {
+	switch {
+	case path == "":
+		c.path = "/"
+		return true
+	case path[0] != '/':
+		path = "/" + path
+	}
+	for i := 0; i < len(path); i++ {
+		if path[i] == '%' {
+			p, err := url.PathUnescape(path)
+			if err != nil {
+				return false
+			}
+			c.path, c.rawPath = p, path
+			return true
+		}
+	}
+	c.path = path
+	return true
+}
+
+func (r *Router) unavailable(w http.ResponseWriter, c *call, ref runtime.Ref, err error) {
+	switch {
+	case errors.Is(err, api.ErrNotFound), errors.Is(err, runtime.ErrNotFound):
+		r.fail(w, c, http.StatusNotFound, "error finding function "+ref.String()+": not found")
+	case errors.Is(err, errNoEndpoints):
+		r.fail(w, c, http.StatusServiceUnavailable, "No endpoints available for: "+ref.Name+".")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		r.fail(w, c, http.StatusServiceUnavailable, "No endpoints available for: "+ref.Name+".")
+	default:
+		r.log.Warn("wake up failed", "function", ref.String(), "err", err)
+		r.fail(w, c, http.StatusServiceUnavailable, "No endpoints available for: "+ref.Name+".")
+	}
+}
+
+// fail answers a call the router could not forward, with the gateway headers.
+func (r *Router) fail(w http.ResponseWriter, c *call, code int, msg string) {
+	c.code = code
+	h := w.Header()
+	h.Set(HeaderCallID, c.callID)
+	h.Set(HeaderStartTime, c.start)
+	h[HeaderServedBy] = r.servedBy
+	http.Error(w, msg, code)
+}
+
+// rewrite builds the upstream request (hop-by-hop and X-Forwarded-* headers
+// have already been removed from Out by httputil).
+func (r *Router) rewrite(pr *httputil.ProxyRequest) {
+	c := pr.In.Context().Value(callKey{}).(*call)
+	out := pr.Out
+	out.URL.Scheme = "http"
+	out.URL.Host = c.ep.addr
+	out.URL.Path = c.path
+	out.URL.RawPath = c.rawPath
+	h := out.Header
+	h.Set(HeaderCallID, c.callID)
+	h.Set(HeaderStartTime, c.start)
+	in := pr.In.Header
+	if v := in["X-Forwarded-For"]; len(v) > 0 {
+		h["X-Forwarded-For"] = v
+	} else if ip, _, err := net.SplitHostPort(pr.In.RemoteAddr); err == nil {
+		h.Set("X-Forwarded-For", ip)
+	}
+	if v := in["X-Forwarded-Host"]; len(v) > 0 {
+		h["X-Forwarded-Host"] = v
+	} else {
+		h.Set("X-Forwarded-Host", pr.In.Host)
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", r.userAgent)
+	}
+}
+
+// modifyResponse adds the gateway headers to a replica's answer.
+func (r *Router) modifyResponse(resp *http.Response) error {
+	c := resp.Request.Context().Value(callKey{}).(*call)
+	c.code = resp.StatusCode
+	h := resp.Header
+	h.Set(HeaderCallID, c.callID)
+	h.Set(HeaderStartTime, c.start)
+	h[HeaderServedBy] = r.servedBy
+	switch resp.StatusCode {
+	case http.StatusSwitchingProtocols, http.StatusNoContent, http.StatusNotModified:
+		return nil
+	}
+	if h.Get("Content-Type") == "" {
+		if c.reqType != "" {
+			h.Set("Content-Type", c.reqType)
+		} else {
+			h.Set("Content-Type", "text/plain")
+		}
+	}
+	return nil
+}
+
+// proxyError answers 502 with an empty body when the replica fails or times out.
+func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error) {
+	c := req.Context().Value(callKey{}).(*call)
+	c.code = http.StatusBadGateway
+	if !errors.Is(err, context.Canceled) {
+		r.log.Warn("replica call failed", "endpoint", c.ep.id, "addr", c.ep.addr, "err", err)
+	}
+	h := w.Header()
+	h.Set(HeaderCallID, c.callID)
+	h.Set(HeaderStartTime, c.start)
+	h[HeaderServedBy] = r.servedBy
+	w.WriteHeader(http.StatusBadGateway)
+}
