@@ -182,6 +182,7 @@ func newBufferPool() *bufferPool {
 	return b
 }
 
-func (b *bufferPool) Get() []byte  { return b.p.Get().([]byte) }
+func (b *bufferPool) Get() []byte { return b.p.Get().([]byte) }
+
 // Put boxes the slice header (24 bytes), which beats a 32 KiB buffer per call.
 func (b *bufferPool) Put(p []byte) { b.p.Put(p) }
