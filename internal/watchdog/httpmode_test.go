@@ -15,7 +15,7 @@ import (
 )
 
 // startHTTP runs an http-mode watchdog in front of the test binary acting as upstream.
-func startHTTP(t *testing.T, env ...string) *harness {
+func startHTTP(t testing.TB, env ...string) *harness {
 	t.Helper()
 	port := freeTestPort(t)
 	base := []string{"mode=http", "fprocess=" + os.Args[0], roleEnv + "=upstream", "PORT=" + strconv.Itoa(port),
@@ -121,6 +121,19 @@ func TestHTTPModeStreaming(t *testing.T) {
 			t.Errorf("upstream saw Content-Length %s, want 5", got)
 		}
 	})
+}
+
+func TestHTTPModeKeepAlive(t *testing.T) {
+	h := startHTTP(t)
+	for i := 0; i < 100; i++ {
+		if res, body := call(t, "POST", h.url+"/echo", "ping"); res.StatusCode != 200 || body != "ping" {
+			t.Fatalf("call %d = %d %q", i, res.StatusCode, body)
+		}
+	}
+	// Serial calls need one upstream connection (plus the readiness probe's).
+	if _, n := call(t, "GET", h.url+"/conns", ""); n != "1" && n != "2" && n != "3" {
+		t.Errorf("upstream saw %s connections for 100 serial calls", n)
+	}
 }
 
 func TestHTTPModeAutoUpstream(t *testing.T) {

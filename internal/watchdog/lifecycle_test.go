@@ -80,7 +80,7 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-func freeTestPort(t *testing.T) int {
+func freeTestPort(t testing.TB) int {
 	t.Helper()
 	p, err := freePort()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -89,8 +90,15 @@ func runUpstream() int {
 	if d, err := time.ParseDuration(os.Getenv("FJORD_WD_TEST_EXIT_AFTER")); err == nil {
 		time.AfterFunc(d, func() { os.Exit(3) })
 	}
+	var conns atomic.Int64
+	mux.HandleFunc("/conns", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, conns.Load()) })
+	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: mux, ConnState: func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}}
 	fmt.Println("upstream starting")
-	if err := http.ListenAndServe("127.0.0.1:"+os.Getenv("PORT"), mux); err != nil {
+	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -139,7 +147,7 @@ type harness struct {
 
 // start runs a watchdog configured by env (on top of the test's environment)
 // and waits until it is ready, or until Run fails when wantReady is false.
-func start(t *testing.T, env ...string) *harness {
+func start(t testing.TB, env ...string) *harness {
 	t.Helper()
 	t.Setenv("TMPDIR", t.TempDir())
 	environ := append(os.Environ(), "metrics_port=0", "healthcheck_interval=1ms")
@@ -165,7 +173,7 @@ func start(t *testing.T, env ...string) *harness {
 }
 
 // stop cancels Run once and returns its error.
-func (h *harness) stop(t *testing.T) error {
+func (h *harness) stop(t testing.TB) error {
 	t.Helper()
 	if h.cancel == nil {
 		return nil
@@ -182,7 +190,7 @@ func (h *harness) stop(t *testing.T) error {
 }
 
 // poll calls cond until it is true or the deadline passes.
-func poll(t *testing.T, within time.Duration, cond func() bool) {
+func poll(t testing.TB, within time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -194,7 +202,7 @@ func poll(t *testing.T, within time.Duration, cond func() bool) {
 }
 
 // call sends one request and returns the response with its body read.
-func call(t *testing.T, method, url, body string, hdr ...string) (*http.Response, string) {
+func call(t testing.TB, method, url, body string, hdr ...string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {

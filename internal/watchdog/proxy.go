@@ -87,6 +87,8 @@ func (p *proxy) serve(rw http.ResponseWriter, r *http.Request) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
 		r.TransferEncoding = nil
+	} else if r.ContentLength > 0 {
+		r.Body = &exactBody{ReadCloser: r.Body, left: r.ContentLength}
 	}
 	p.rp.ServeHTTP(rw, r)
 }
@@ -120,6 +122,31 @@ func (p *proxy) probe(ctx context.Context, path string) int {
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	_ = res.Body.Close()
 	return res.StatusCode
+}
+
+// exactBody ends a body of known length without another read of the
+// server's body. The transport probes for bytes beyond Content-Length; that
+// read races with the server closing the body when the handler returns, and
+// when it loses, the transport drops a good upstream connection (measured:
+// about one new upstream connection per eight small POSTs without this).
+type exactBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *exactBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left <= 0 && (err == nil || err == io.EOF) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // bufferPool reuses the proxy's copy buffers.

@@ -28,6 +28,7 @@ type Watchdog struct {
 	accepting atomic.Bool
 	readyFile *os.File  // pending ready notification (fjord_ready_fd)
 	writers   sync.Pool // *statusWriter
+	lines     sync.Pool // *[]byte for request log lines
 }
 
 // New builds a watchdog from a validated configuration. It starts nothing.
@@ -53,6 +54,7 @@ func New(cfg Config, logger *slog.Logger) (*Watchdog, error) {
 		metrics: newMetrics(),
 	}
 	w.writers.New = func() any { return new(statusWriter) }
+	w.lines.New = func() any { b := make([]byte, 0, 256); return &b }
 	w.path = w.argv[0]
 	if p, err := exec.LookPath(w.argv[0]); err == nil {
 		w.path = p // else each fork reports the error
@@ -108,12 +110,29 @@ func (w *Watchdog) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// logRequest writes the of-watchdog style request line.
+// logRequest writes the of-watchdog style request line from a reused buffer.
 func (w *Watchdog) logRequest(r *http.Request, code int, d time.Duration) {
-	line := r.Method + " " + r.URL.RequestURI() + " - " + strconv.Itoa(code) + " " + http.StatusText(code) +
-		" - ContentLength: " + strconv.FormatInt(r.ContentLength, 10) + "B (" + strconv.FormatFloat(d.Seconds(), 'f', 4, 64) + "s)"
+	bp := w.lines.Get().(*[]byte)
+	b := time.Now().AppendFormat((*bp)[:0], "2006/01/02 15:04:05 ")
+	b = append(b, r.Method...)
+	b = append(b, ' ')
+	b = append(b, r.RequestURI...)
+	b = append(b, " - "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(code)...)
+	b = append(b, " - ContentLength: "...)
+	b = strconv.AppendInt(b, r.ContentLength, 10)
+	b = append(b, "B ("...)
+	b = strconv.AppendFloat(b, d.Seconds(), 'f', 4, 64)
+	b = append(b, "s)"...)
 	if w.cfg.LogCallID {
-		line += " [" + r.Header.Get("X-Call-Id") + "]"
+		b = append(b, " ["...)
+		b = append(b, r.Header.Get("X-Call-Id")...)
+		b = append(b, ']')
 	}
-	w.out.Print(line)
+	b = append(b, '\n')
+	_, _ = w.cfg.Stderr.Write(b)
+	*bp = b
+	w.lines.Put(bp)
 }
