@@ -136,6 +136,29 @@ func TestHTTPModeKeepAlive(t *testing.T) {
 	}
 }
 
+func TestHTTPModeLogs(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{name: "prefixed", want: []string{" stdout: upstream starting\n", "GET /echo?a=1 - 200 OK - ContentLength: 0B ("}},
+		{name: "raw with call id", env: []string{"prefix_logs=false", "log_callid=true"},
+			want: []string{"\nupstream starting\n", "s) [call-7]\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := startHTTP(t, tt.env...)
+			call(t, "GET", h.url+"/echo?a=1", "", "X-Call-Id", "call-7")
+			for _, s := range tt.want {
+				if !strings.Contains(h.stderr.String(), s) {
+					t.Errorf("log lacks %q:\n%s", s, h.stderr.String())
+				}
+			}
+		})
+	}
+}
+
 func TestHTTPModeAutoUpstream(t *testing.T) {
 	// upstream_url names a port nobody listens on; auto_upstream must ignore it.
 	h := start(t, "mode=http", "fprocess="+os.Args[0], roleEnv+"=upstream", "fjord_auto_upstream=1",

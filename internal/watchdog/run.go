@@ -23,33 +23,15 @@ func (w *Watchdog) Run(ctx context.Context) error {
 	signal.Notify(sigs, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	ln, err := w.listen()
+	ln, metricsSrv, err := w.setUp(ctx)
 	if err != nil {
-		return err
-	}
-	if w.readyFile, err = inheritedFile(w.cfg.ReadyFD, "fjord-ready-"); err != nil {
-		_ = ln.Close()
 		return err
 	}
 	defer func() {
 		if w.readyFile != nil {
-			_ = w.readyFile.Close()
+			_ = w.readyFile.Close() // unsignalled: the parent reads EOF, not "\n"
 		}
 	}()
-	metricsSrv, err := w.startMetrics()
-	if err != nil {
-		_ = ln.Close()
-		return err
-	}
-	var childDone <-chan struct{}
-	if w.proxy != nil {
-		if err := w.proxy.start(ctx); err != nil {
-			_ = ln.Close()
-			closeServer(metricsSrv)
-			return err
-		}
-		childDone = w.proxy.child.done
-	}
 	srv := &http.Server{
 		Handler:      w,
 		ReadTimeout:  w.cfg.ReadTimeout,
@@ -62,17 +44,52 @@ func (w *Watchdog) Run(ctx context.Context) error {
 	runErr := w.becomeReady()
 	if runErr == nil {
 		w.log.Info("watchdog ready", "addr", ln.Addr().String(), "fprocess", w.cfg.Process)
-		select {
-		case <-ctx.Done():
-		case <-sigs:
-			w.log.Info("received SIGTERM, draining", "healthcheck_interval", w.cfg.HealthcheckInterval)
-		case err := <-serveErr:
-			runErr = fmt.Errorf("serve http: %w", err)
-		case <-childDone:
-			runErr = fmt.Errorf("function process exited: %s", exitText(w.proxy.child.err))
-		}
+		runErr = w.wait(ctx, sigs, serveErr)
 	}
 	return errors.Join(runErr, w.shutdown(srv, metricsSrv, runErr == nil))
+}
+
+// setUp acquires the listener, the ready fd and the metrics server and, in
+// http mode, starts the function process and waits until it accepts.
+func (w *Watchdog) setUp(ctx context.Context) (net.Listener, *http.Server, error) {
+	ln, err := w.listen()
+	if err != nil {
+		return nil, nil, err
+	}
+	if w.readyFile, err = inheritedFile(w.cfg.ReadyFD, "fjord-ready-"); err != nil {
+		_ = ln.Close()
+		return nil, nil, err
+	}
+	metricsSrv, err := w.startMetrics()
+	if err == nil && w.proxy != nil {
+		if err = w.proxy.start(ctx); err != nil {
+			closeServer(metricsSrv)
+		}
+	}
+	if err != nil {
+		_ = ln.Close()
+		return nil, nil, err
+	}
+	return ln, metricsSrv, nil
+}
+
+// wait blocks until a reason to stop; nil means a graceful stop was asked for.
+func (w *Watchdog) wait(ctx context.Context, sigs <-chan os.Signal, serveErr <-chan error) error {
+	var childDone <-chan struct{}
+	if w.proxy != nil {
+		childDone = w.proxy.child.done
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-sigs:
+		w.log.Info("received SIGTERM, draining", "healthcheck_interval", w.cfg.HealthcheckInterval)
+		return nil
+	case err := <-serveErr:
+		return fmt.Errorf("serve http: %w", err)
+	case <-childDone:
+		return fmt.Errorf("function process exited: %s", exitText(w.proxy.child.err))
+	}
 }
 
 // becomeReady writes the lock and tells the parent over the ready fd.
