@@ -25,8 +25,11 @@ func TestConformanceFjordWatchdog(t *testing.T) {
 	if bins.fjord == "" {
 		t.Skip(bins.fjordSkip)
 	}
+	if bins.fjordSkip != "" {
+		t.Log(bins.fjordSkip + "; using ./testdata/watchdog")
+	}
 	runtimetest.Run(t, func(t *testing.T) (runtime.Runtime, runtimetest.Fixtures) {
-		rt, _ := newTestRuntime(t, []string{bins.fjord, "watchdog"})
+		rt, _ := newTestRuntime(t, bins.fjordArgs)
 		return rt, fixtures()
 	})
 }

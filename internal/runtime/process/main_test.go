@@ -18,12 +18,17 @@ import (
 // binaries built once per test run.
 var bins struct {
 	dir       string
-	fake      string // testdata/fakewatchdog
-	fjord     string // ./cmd/fjord, "" when it does not build or lacks the watchdog
+	fake      string   // testdata/fakewatchdog
+	fjord     string   // ./cmd/fjord, "" when it does not build or lacks the watchdog
+	fjordArgs []string // the Watchdog command
 	fjordSkip string
 }
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("FJORD_PROCESS_TEST_DAEMON"); dir != "" {
+		runTestDaemon(dir, os.Getenv("FJORD_PROCESS_TEST_WATCHDOG"))
+		return
+	}
 	dir, err := os.MkdirTemp("", "fjord-process-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -55,7 +60,15 @@ func buildFjord(dir string) {
 	cmd := exec.Command("go", "build", "-o", p, "./cmd/fjord")
 	cmd.Dir = "../../.."
 	if out, err := cmd.CombinedOutput(); err != nil {
+		// Fall back to the watchdog package alone.
 		bins.fjordSkip = fmt.Sprintf("./cmd/fjord does not build: %v\n%s", err, out)
+		wd := filepath.Join(dir, "watchdog")
+		out2, err2 := exec.Command("go", "build", "-o", wd, "./testdata/watchdog").CombinedOutput()
+		if err2 != nil {
+			bins.fjordSkip += fmt.Sprintf("\nand ./testdata/watchdog does not build: %v\n%s", err2, out2)
+			return
+		}
+		bins.fjord, bins.fjordArgs = wd, []string{wd}
 		return
 	}
 	out, _ := exec.Command(p, "watchdog", "--help").CombinedOutput()
@@ -63,7 +76,7 @@ func buildFjord(dir string) {
 		bins.fjordSkip = "fjord watchdog is still a placeholder"
 		return
 	}
-	bins.fjord = p
+	bins.fjord, bins.fjordArgs = p, []string{p, "watchdog"}
 }
 
 // fakeImages resolves every ref to one host-runtime bundle over a temp dir and

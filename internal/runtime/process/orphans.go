@@ -43,9 +43,11 @@ func (rt *Runtime) cleanupStale(ctx context.Context) error {
 	files, _ := filepath.Glob(rt.path("run", "*.pid"))
 	for _, p := range files {
 		if pid, ok := stalePid(p); ok {
-			syscall.Kill(-pid, syscall.SIGKILL)
-			syscall.Kill(pid, syscall.SIGKILL)
-			rt.log.Info("killed leftover replica", "pid", pid, "file", filepath.Base(p))
+			errGroup := syscall.Kill(-pid, syscall.SIGKILL)
+			errLeader := syscall.Kill(pid, syscall.SIGKILL)
+			if errGroup == nil || errLeader == nil {
+				rt.log.Info("killed leftover replica", "pid", pid, "file", filepath.Base(p))
+			}
 		}
 		os.Remove(p)
 	}
@@ -70,7 +72,10 @@ func (rt *Runtime) cleanupStale(ctx context.Context) error {
 	return nil
 }
 
-// stalePid reads a pid file and reports whether that process still runs.
+// stalePid reads a pid file and reports whether that process group may still
+// hold our processes: the leader runs with the recorded start time, or it is
+// gone (a pid is not reused while a group of that id exists, so any members left
+// are ours).
 func stalePid(path string) (int, bool) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -86,8 +91,8 @@ func stalePid(path string) (int, bool) {
 		return 0, false
 	}
 	st, err := readProcStat(pid)
-	if err != nil || st.startTime != start {
-		return 0, false
+	if err == nil && st.startTime != start {
+		return 0, false // pid reused by another process
 	}
 	return pid, true
 }

@@ -88,9 +88,9 @@ func (p *plainProcess) Signal(sig os.Signal) error {
 	return nil
 }
 
-// Usage sums CPU time and resident memory over the replica's process group.
+// Usage sums CPU time and resident memory over the watchdog and its children.
 func (p *plainProcess) Usage() (float64, int64, error) {
-	return groupUsage(p.Pid())
+	return treeUsage(p.Pid())
 }
 
 // Cleanup kills whatever the watchdog left running in its process group.

@@ -14,6 +14,7 @@ const clockTicks = 100
 
 // procStat holds the fields of /proc/<pid>/stat the runtime reads.
 type procStat struct {
+	ppid      int
 	pgrp      int
 	cpuTicks  uint64 // utime + stime + cutime + cstime
 	startTime uint64 // in clock ticks after boot
@@ -44,8 +45,10 @@ func parseProcStat(b []byte) (procStat, error) {
 		v, _ := strconv.ParseUint(string(f[field-3]), 10, 64)
 		return v
 	}
+	ppid, _ := strconv.Atoi(string(f[4-3]))
 	pgrp, _ := strconv.Atoi(string(f[5-3]))
 	return procStat{
+		ppid:      ppid,
 		pgrp:      pgrp,
 		cpuTicks:  num(14) + num(15) + num(16) + num(17),
 		startTime: num(22),
@@ -53,30 +56,35 @@ func parseProcStat(b []byte) (procStat, error) {
 	}, nil
 }
 
-// groupUsage sums CPU seconds and resident bytes over process group pgid.
-func groupUsage(pgid int) (float64, int64, error) {
+// treeUsage sums CPU seconds and resident bytes over pid and its descendants
+// (the watchdog puts the processes it forks into their own groups).
+func treeUsage(pid int) (float64, int64, error) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0, 0, fmt.Errorf("list processes: %w", err)
 	}
-	var ticks uint64
-	var pages int64
-	found := false
+	stats := map[int]procStat{}
+	children := map[int][]int{}
 	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
+		p, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		st, err := readProcStat(pid)
-		if err != nil || st.pgrp != pgid {
-			continue
+		if st, err := readProcStat(p); err == nil {
+			stats[p] = st
+			children[st.ppid] = append(children[st.ppid], p)
 		}
-		found = true
+	}
+	if _, ok := stats[pid]; !ok {
+		return 0, 0, fmt.Errorf("read usage of %d: %w", pid, os.ErrNotExist)
+	}
+	var ticks uint64
+	var pages int64
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		st := stats[queue[0]]
 		ticks += st.cpuTicks
 		pages += st.rssPages
-	}
-	if !found {
-		return 0, 0, fmt.Errorf("read usage of %d: %w", pgid, os.ErrNotExist)
+		queue = append(queue, children[queue[0]]...)
 	}
 	return float64(ticks) / clockTicks, pages * int64(os.Getpagesize()), nil
 }

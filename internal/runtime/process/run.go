@@ -57,6 +57,7 @@ func (r *replica) runOnce() (ExitInfo, error) {
 	go r.watchReady(ctx, readyR, addr)
 	info, werr := proc.Wait()
 	cancel()
+	r.markExited() // drop the endpoint before draining logs and cleaning up
 	if err := proc.Cleanup(); err != nil {
 		rt.log.Warn("clean up replica failed", "replica", r.id, "err", err)
 	}
@@ -71,6 +72,18 @@ func (r *replica) runOnce() (ExitInfo, error) {
 	f.mu.Unlock()
 	rt.removePidFile(launchID)
 	return info, werr
+}
+
+func (r *replica) markExited() {
+	f := r.f
+	f.mu.Lock()
+	if r.stopping || r.state != runtime.StateReady {
+		f.mu.Unlock()
+		return
+	}
+	r.state = runtime.StateCrashed
+	f.mu.Unlock()
+	f.publish()
 }
 
 // prepareLaunch makes the replica's dirs, listening socket and pipes.
