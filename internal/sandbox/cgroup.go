@@ -23,6 +23,9 @@ const cgroupPeriod = 100_000 // µs
 type group interface {
 	add(pid int) error
 	procs() ([]int, error)
+	// killAll SIGKILLs the whole group at once where the kernel can (cgroup2
+	// cgroup.kill); killGroup signals each listed pid as well.
+	killAll()
 	oomKills() uint64
 	usage() (cpuSeconds float64, memoryBytes int64, err error)
 	// remove deletes the (empty) cgroup.
@@ -72,6 +75,7 @@ func killGroup(g group, timeout time.Duration) error {
 		if len(pids) == 0 {
 			return nil
 		}
+		g.killAll()
 		if time.Now().After(deadline) {
 			return fmt.Errorf("kill cgroup: %d processes left", len(pids))
 		}

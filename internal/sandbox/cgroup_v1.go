@@ -117,6 +117,9 @@ func (g *v1Group) procs() ([]int, error) {
 	return all, nil
 }
 
+// killAll does nothing: cgroup v1 has no group kill; killGroup signals each pid.
+func (g *v1Group) killAll() {}
+
 func (g *v1Group) oomKills() uint64 {
 	return readKey(filepath.Join(g.dir("memory"), "memory.oom_control"), "oom_kill")
 }

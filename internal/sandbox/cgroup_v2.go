@@ -66,10 +66,11 @@ func (g *v2Group) add(pid int) error {
 }
 
 func (g *v2Group) procs() ([]int, error) {
-	// cgroup.kill (5.14+) takes the whole group at once; killGroup still
-	// signals each listed pid for older kernels.
-	_ = os.WriteFile(filepath.Join(g.dir, "cgroup.kill"), []byte("1"), 0)
 	return readPids(filepath.Join(g.dir, "cgroup.procs"))
+}
+
+func (g *v2Group) killAll() {
+	_ = os.WriteFile(filepath.Join(g.dir, "cgroup.kill"), []byte("1"), 0) // 5.14+
 }
 
 func (g *v2Group) oomKills() uint64 {
