@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"context"
-	"time"
 
 	"github.com/fjord-faas/fjord/internal/api"
+	"github.com/fjord-faas/fjord/internal/router"
 	"github.com/fjord-faas/fjord/internal/runtime"
 )
 
@@ -41,15 +41,12 @@ type Control interface {
 }
 
 // FunctionInfo is what the invoke path needs to know about a function, from memory.
-type FunctionInfo struct {
-	// Timeout is the function's own limit (from its exec_timeout / write_timeout env),
-	// used for the gateway's upstream timeout and the scale-from-zero wait.
-	Timeout time.Duration
-	// ReadyPath is the readiness path annotation, if any.
-	ReadyPath string
-}
+// It is defined in package router (which cannot import gateway); the alias keeps
+// gateway.FunctionInfo{Timeout: ..., ReadyPath: ...} working unchanged.
+type FunctionInfo = router.FunctionInfo
 
 // Functions is the in-memory lookup the invoke path uses; control.Service implements it.
+// It has the same methods as router.Functions, so a value of one is a value of the other.
 type Functions interface {
 	// Lookup reports whether the function exists, without disk I/O.
 	Lookup(ref runtime.Ref) (FunctionInfo, bool)

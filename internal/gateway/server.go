@@ -1,0 +1,168 @@
+// Package gateway is fjord's HTTP front door: the OpenFaaS system API, the
+// invoke and async routes, metrics, health and the dashboard (contract section 1).
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fjord-faas/fjord/internal/metrics"
+	"github.com/fjord-faas/fjord/internal/router"
+	"github.com/fjord-faas/fjord/internal/runtime"
+)
+
+// Invoker proxies one call to a function; *router.Router implements it.
+type Invoker interface {
+	// ServeFunction forwards r to a replica of ref; path is the escaped remainder
+	// after /function/NAME ("" for none).
+	ServeFunction(w http.ResponseWriter, r *http.Request, ref runtime.Ref, path string)
+}
+
+// Auth configures basic authentication of /system/* and /ui/ (contract section 8).
+type Auth struct {
+	Enabled  bool
+	User     string
+	Password string
+}
+
+// Config configures the gateway.
+type Config struct {
+	// Addr is the listen address, e.g. ":8080" or "127.0.0.1:0".
+	Addr string
+	// Control is the control plane behind /system/*. Required.
+	Control Control
+	// Functions is used to build a Router when Router is nil.
+	Functions Functions
+	// Router serves /function/…; nil builds a router.Router from Functions and Metrics.
+	Router Invoker
+	// Metrics feeds invocationCount in the function list; nil reports none.
+	Metrics *metrics.Metrics
+	// Registry is served at /metrics; nil leaves /metrics unrouted (404).
+	Registry *prometheus.Registry
+	// OCI is the embedded registry, mounted at /v2/ (it does its own auth); nil → 404.
+	OCI http.Handler
+	// Async takes POST /async-function/…; nil → 501.
+	Async http.Handler
+	// Alert takes POST /system/alert (AlertManager webhook); nil → 501.
+	Alert http.Handler
+	// Auth protects /system/* and /ui/.
+	Auth Auth
+	// MaxBodyBytes caps system API request bodies (413 above it).
+	MaxBodyBytes int64
+	// Logger receives request failures; nil discards them.
+	Logger *slog.Logger
+}
+
+// Default returns the default configuration: :8080, auth on for user admin
+// (the password still has to be set), 1 MiB bodies.
+func Default() Config {
+	return Config{
+		Addr:         ":8080",
+		Auth:         Auth{Enabled: true, User: "admin"},
+		MaxBodyBytes: 1 << 20,
+	}
+}
+
+// Validate reports a configuration the gateway cannot serve with.
+func (c Config) Validate() error {
+	switch {
+	case c.Control == nil:
+		return errors.New("gateway: Control is required")
+	case c.Router == nil && c.Functions == nil:
+		return errors.New("gateway: Router or Functions is required")
+	case c.MaxBodyBytes < 0:
+		return errors.New("gateway: MaxBodyBytes must not be negative")
+	case c.Auth.Enabled && (c.Auth.User == "" || c.Auth.Password == ""):
+		return errors.New("gateway: auth is enabled but the user or password is empty")
+	}
+	return nil
+}
+
+// Server is the gateway HTTP server.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	router  Invoker
+	owned   *router.Router // built by New, closed by Close
+	handler http.Handler
+	srv     *http.Server
+	ln      net.Listener
+}
+
+// New builds the server and its routes; it does not listen.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = Default().MaxBodyBytes
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: log.With("component", "gateway"), router: cfg.Router}
+	if s.router == nil {
+		s.owned = router.New(router.Config{Functions: cfg.Functions, Metrics: cfg.Metrics, Logger: log})
+		s.router = s.owned
+	}
+	s.handler = s.routes()
+	s.srv = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No read/write timeouts: calls and log streams last as long as the
+		// function's own timeout, which the router enforces.
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	return s, nil
+}
+
+// Handler returns the gateway's root handler (for tests and embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start binds the listen address and serves in the background; it returns once
+// the gateway accepts connections.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("serve failed", "err", err)
+		}
+	}()
+	s.log.Info("gateway listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the bound address once started (the real port for ":0"),
+// else the configured one.
+func (s *Server) Addr() string {
+	if s.ln != nil {
+		return s.ln.Addr().String()
+	}
+	return s.cfg.Addr
+}
+
+// Close stops accepting connections and waits for in-flight calls to finish
+// until ctx ends.
+func (s *Server) Close(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if s.owned != nil {
+		_ = s.owned.Close(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("shut down gateway: %w", err)
+	}
+	return nil
+}
