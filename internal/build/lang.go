@@ -57,7 +57,7 @@ func pipInstall(ctx context.Context, tr *tree, opts Options) error {
 	defer os.RemoveAll(target)
 	opts.progress("installing python packages from %s", req)
 	cmd := exec.CommandContext(ctx, "python3", "-m", "pip", "install", "--no-input",
-		"--disable-pip-version-check", "--no-warn-script-location", "--target", target, "-r", "requirements.txt")
+		"--disable-pip-version-check", "--no-warn-script-location", "--no-compile", "--target", target, "-r", "requirements.txt")
 	cmd.Dir = opts.Handler
 	cmd.Env = append(os.Environ(), buildArgEnv(opts.BuildArgs)...)
 	out, err := cmd.CombinedOutput()

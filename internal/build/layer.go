@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -20,11 +19,10 @@ func epoch() time.Time { return time.Unix(0, 0).UTC() }
 
 // entry is one file of the layer being assembled.
 type entry struct {
-	data    []byte
-	exec    bool
-	link    string // symlink target when non-empty
-	dir     bool
-	srcPath string // file on disk to read lazily, when data is nil
+	data []byte
+	exec bool
+	link string // symlink target when non-empty
+	dir  bool
 }
 
 // tree collects the layer's files by slash path (no leading slash).
@@ -124,7 +122,11 @@ func (t *tree) addDir(dir, prefix string, skip func(string) bool) error {
 			if err != nil {
 				return err
 			}
-			t.entries[dst] = entry{srcPath: p, exec: info.Mode()&0o111 != 0}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			t.entries[dst] = entry{data: b, exec: info.Mode()&0o111 != 0}
 		}
 		return nil
 	})
@@ -153,21 +155,13 @@ func (t *tree) tar() ([]byte, error) {
 
 func writeTarEntry(tw *tar.Writer, name string, e entry) error {
 	hdr := &tar.Header{Name: name, ModTime: epoch(), Mode: 0o644, Format: tar.FormatPAX}
-	data := e.data
 	switch {
 	case e.dir:
 		hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, name+"/", 0o755
 	case e.link != "":
 		hdr.Typeflag, hdr.Linkname, hdr.Mode = tar.TypeSymlink, e.link, 0o777
 	default:
-		if data == nil && e.srcPath != "" {
-			b, err := os.ReadFile(e.srcPath)
-			if err != nil {
-				return fmt.Errorf("read %s: %w", e.srcPath, err)
-			}
-			data = b
-		}
-		hdr.Typeflag, hdr.Size = tar.TypeReg, int64(len(data))
+		hdr.Typeflag, hdr.Size = tar.TypeReg, int64(len(e.data))
 		if e.exec {
 			hdr.Mode = 0o755
 		}
@@ -175,7 +169,7 @@ func writeTarEntry(tw *tar.Writer, name string, e entry) error {
 	if err := tw.WriteHeader(hdr); err != nil {
 		return fmt.Errorf("write layer entry %s: %w", name, err)
 	}
-	if _, err := io.Copy(tw, bytes.NewReader(data)); err != nil {
+	if _, err := tw.Write(e.data); err != nil {
 		return fmt.Errorf("write layer entry %s: %w", name, err)
 	}
 	return nil
@@ -204,15 +198,7 @@ func (t *tree) writeSubtree(prefix, dir string) error {
 			}
 			continue
 		}
-		data := e.data
-		if data == nil && e.srcPath != "" {
-			b, err := os.ReadFile(e.srcPath)
-			if err != nil {
-				return err
-			}
-			data = b
-		}
-		if err := os.WriteFile(target, data, 0o644); err != nil {
+		if err := os.WriteFile(target, e.data, 0o644); err != nil {
 			return err
 		}
 	}

@@ -52,9 +52,23 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # keep the watchdog log quiet
         pass
 
-    def serve(self):
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    # Skip trailers up to the blank line.
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        return self.rfile.read(length) if length > 0 else b""
+
+    def serve(self):
+        body = self.read_body()
         parts = urlsplit(self.path)
         query = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(parts.query).items()}
         event = Event(body, dict(self.headers.items()), self.command, query, parts.path)
