@@ -32,6 +32,9 @@ func layerFiles(t *testing.T, img v1.Image) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
 		b, _ := io.ReadAll(tr)
 		files[hdr.Name] = string(b)
 	}
