@@ -14,11 +14,12 @@ const watchdogLong = `Run a function behind the fjord watchdog, the in-replica H
 With env "mode" unset it is the classic watchdog: fprocess is forked for every
 request, the body goes to its stdin and its stdout is the response. mode=http
 starts fprocess once and reverse-proxies every request to it (of-watchdog http
-mode); mode=streaming and mode=serializing fork per request and stream or buffer.
+mode); mode=streaming and mode=serializing fork per request and stream or buffer;
+mode=static serves the files under static_path.
 
 Configuration is read once from the environment:
   fprocess, function_process   command to run, split on spaces, no shell (required)
-  mode                         unset (classic), http, streaming, serializing
+  mode                         unset (classic), http, streaming, serializing, static
   port                         listen port (8080)
   metrics_port                 Prometheus /metrics port (8081; 0 disables)
   read_timeout, write_timeout  HTTP server timeouts (30s; seconds or Go duration)
@@ -30,12 +31,14 @@ Configuration is read once from the environment:
   combine_output               classic: stderr in the response too (true)
   cgi_headers                  classic: request headers as Http_* env vars (true)
   marshal_request              classic: stdin is JSON {"header":…,"body":{"raw":…}}
+  debug_headers                classic: log request and response headers
   content_type                 force the response Content-Type
   upstream_url, http_upstream_url  http mode target, e.g. http://127.0.0.1:5000
   http_buffer_req_body, buffer_http  http mode: buffer the body before forwarding
   ready_path                   http mode: forward /_/ready to this path
   prefix_logs                  prefix function output with time and stream (true)
   log_callid                   add X-Call-Id to request log lines
+  static_path                  static mode: directory to serve (/home/app/public)
 fjord extensions (used by the process runtime):
   fjord_listen_fd=N            serve on the inherited listening socket N
   fjord_ready_fd=N             write "\n" to fd N and close it once ready

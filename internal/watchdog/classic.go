@@ -21,6 +21,9 @@ func (w *Watchdog) serveClassic(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.out.Print("Forking fprocess.")
+	if w.cfg.DebugHeaders {
+		w.out.Printf("Header: %v", r.Header)
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		w.out.Printf("Failed to read request body: %s", err)
@@ -79,6 +82,9 @@ func (w *Watchdog) writeClassic(rw http.ResponseWriter, r *http.Request, out []b
 		h.Set("Content-Type", ct)
 	}
 	h.Set("X-Duration-Seconds", formatSeconds(took))
+	if w.cfg.DebugHeaders {
+		w.out.Printf("Response header: %v", h)
+	}
 	rw.WriteHeader(http.StatusOK)
 	_, _ = rw.Write(out)
 	if w.cfg.WriteDebug {

@@ -17,12 +17,14 @@ import (
 // Mode selects how requests reach the function process.
 type Mode string
 
-// The supported modes. Classic is chosen when env `mode` is unset.
+// The supported modes. Classic is chosen when env `mode` is unset; static
+// serves files and needs no fprocess.
 const (
 	ModeClassic     Mode = "classic"
 	ModeHTTP        Mode = "http"
 	ModeStreaming   Mode = "streaming"
 	ModeSerializing Mode = "serializing"
+	ModeStatic      Mode = "static"
 )
 
 // Config is the watchdog's configuration, read once at start-up.
@@ -57,6 +59,7 @@ type Config struct {
 	CombineOutput  bool   // classic: stderr goes into the response too
 	CGIHeaders     bool   // classic: request headers become Http_* env vars
 	MarshalRequest bool   // classic: stdin is a JSON document of headers and body
+	DebugHeaders   bool   // classic: log request and response headers
 	ContentType    string // forced response Content-Type
 	SuppressLock   bool   // do not write the lock file
 	MaxInflight    int    // concurrent requests before 429; 0 = unlimited
@@ -71,6 +74,9 @@ type Config struct {
 	BufferBody bool
 	// ReadyPath, when set, is where /_/ready is forwarded on the function (http mode).
 	ReadyPath string
+
+	// StaticPath is the directory served in static mode.
+	StaticPath string
 
 	// LockPath is the lock file written once serving ($TMPDIR/.lock).
 	LockPath string
@@ -92,6 +98,7 @@ func Default() Config {
 		CombineOutput: true,
 		CGIHeaders:    true,
 		PrefixLogs:    true,
+		StaticPath:    "/home/app/public",
 		LockPath:      DefaultLockPath(),
 		Stdout:        os.Stdout,
 		Stderr:        os.Stderr,
@@ -104,11 +111,11 @@ func DefaultLockPath() string { return filepath.Join(os.TempDir(), ".lock") }
 // Validate reports the first problem with c.
 func (c Config) Validate() error {
 	switch c.Mode {
-	case ModeClassic, ModeHTTP, ModeStreaming, ModeSerializing:
+	case ModeClassic, ModeHTTP, ModeStreaming, ModeSerializing, ModeStatic:
 	default:
-		return fmt.Errorf("unknown mode %q (want http, streaming or serializing, or unset for classic)", c.Mode)
+		return fmt.Errorf("unknown mode %q (want http, streaming, serializing or static, or unset for classic)", c.Mode)
 	}
-	if len(splitCommand(c.Process)) == 0 {
+	if c.Mode != ModeStatic && len(splitCommand(c.Process)) == 0 {
 		return errors.New("fprocess is required")
 	}
 	if c.Mode == ModeHTTP && c.UpstreamURL == "" && !c.AutoUpstream {

@@ -114,6 +114,7 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	c.CombineOutput = e.boolean("combine_output", true)
 	c.CGIHeaders = e.boolean("cgi_headers", true)
 	c.MarshalRequest = e.boolean("marshal_request", false)
+	c.DebugHeaders = e.boolean("debug_headers", false)
 	defType := ""
 	if c.Mode == ModeStreaming || c.Mode == ModeSerializing {
 		defType = "application/octet-stream"
@@ -125,6 +126,7 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	c.PrefixLogs = e.boolean("prefix_logs", true)
 	c.ReadyPath = e.str("", "ready_path")
 	c.LogCallID = e.boolean("log_callid", false)
+	c.StaticPath = e.str(c.StaticPath, "static_path")
 	if e.err != nil {
 		return Config{}, e.err
 	}

@@ -150,11 +150,15 @@ func TestHTTPModeLogs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := startHTTP(t, tt.env...)
 			call(t, "GET", h.url+"/echo?a=1", "", "X-Call-Id", "call-7")
-			for _, s := range tt.want {
-				if !strings.Contains(h.stderr.String(), s) {
-					t.Errorf("log lacks %q:\n%s", s, h.stderr.String())
+			// The request line is logged after the response is sent.
+			poll(t, 5*time.Second, func() bool {
+				for _, s := range tt.want {
+					if !strings.Contains(h.stderr.String(), s) {
+						return false
+					}
 				}
-			}
+				return true
+			})
 		})
 	}
 }
@@ -213,6 +217,20 @@ func TestOtherModes(t *testing.T) {
 	}
 }
 
+func TestStaticMode(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(dir+"/index.txt", []byte("static body"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, "mode=static", "static_path="+dir)
+	if res, body := call(t, "GET", h.url+"/index.txt", ""); res.StatusCode != 200 || body != "static body" {
+		t.Errorf("GET /index.txt = %d %q", res.StatusCode, body)
+	}
+	if res, _ := call(t, "GET", h.url+"/missing", ""); res.StatusCode != 404 {
+		t.Errorf("GET /missing = %d, want 404", res.StatusCode)
+	}
+}
+
 func TestConfigFromEnv(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -242,6 +260,7 @@ func TestConfigFromEnv(t *testing.T) {
 			return nil
 		}},
 		{name: "unknown mode", env: []string{"fprocess=cat", "mode=afterburn"}, wantErr: true},
+		{name: "static needs no fprocess", env: []string{"mode=static"}},
 		{name: "missing fprocess", env: []string{}, wantErr: true},
 		{name: "http without upstream", env: []string{"mode=http", "fprocess=srv"}, wantErr: true},
 		{name: "bad duration", env: []string{"fprocess=cat", "write_timeout=soon"}, wantErr: true},

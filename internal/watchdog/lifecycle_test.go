@@ -112,7 +112,13 @@ func TestProcessFDsAndSIGTERM(t *testing.T) {
 	cmd.Env = append(os.Environ(), roleEnv+"=watchdog", "TMPDIR="+tmp, "fprocess=cat", "metrics_port=0",
 		"fjord_listen_fd=3", "fjord_ready_fd=4", "healthcheck_interval=200ms", "port=1")
 	cmd.ExtraFiles = []*os.File{lf, readyW}
-	cmd.Stderr = os.Stderr
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	defer func() {
+		if t.Failed() {
+			t.Logf("watchdog stderr:\n%s", stderr.String())
+		}
+	}()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

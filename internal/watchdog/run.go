@@ -119,6 +119,7 @@ func (w *Watchdog) shutdown(srv, metricsSrv *http.Server, drain bool) error {
 		w.proxy.child.stop(5 * time.Second)
 		w.proxy.transport.CloseIdleConnections()
 	}
+	w.log.Info("watchdog stopped")
 	return err
 }
 

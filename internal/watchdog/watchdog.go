@@ -55,9 +55,11 @@ func New(cfg Config, logger *slog.Logger) (*Watchdog, error) {
 	}
 	w.writers.New = func() any { return new(statusWriter) }
 	w.lines.New = func() any { b := make([]byte, 0, 256); return &b }
-	w.path = w.argv[0]
-	if p, err := exec.LookPath(w.argv[0]); err == nil {
-		w.path = p // else each fork reports the error
+	if len(w.argv) > 0 {
+		w.path = w.argv[0]
+		if p, err := exec.LookPath(w.argv[0]); err == nil {
+			w.path = p // else each fork reports the error
+		}
 	}
 	switch cfg.Mode {
 	case ModeClassic:
@@ -66,6 +68,8 @@ func New(cfg Config, logger *slog.Logger) (*Watchdog, error) {
 		w.handle = w.serveStreaming
 	case ModeSerializing:
 		w.handle = w.serveSerializing
+	case ModeStatic:
+		w.handle = http.FileServer(http.Dir(cfg.StaticPath)).ServeHTTP
 	case ModeHTTP:
 		w.proxy = newProxy(w)
 		w.handle = w.proxy.serve
