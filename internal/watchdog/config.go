@@ -29,7 +29,7 @@ const (
 
 // Config is the watchdog's configuration, read once at start-up.
 type Config struct {
-	// Mode is classic, http, streaming or serializing.
+	// Mode is classic, http, streaming, serializing or static.
 	Mode Mode
 	// Process is the command line of the function (env fprocess / function_process),
 	// split on spaces without a shell.
