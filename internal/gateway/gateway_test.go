@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -267,5 +268,30 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("New: %v", err)
 			}
 		})
+	}
+}
+
+func TestInfo(t *testing.T) {
+	g := newTestGateway(t, nil)
+	_, body := g.call("GET", "/system/info", "", false)
+	var info api.GatewayInfo
+	if err := json.Unmarshal([]byte(body), &info); err != nil {
+		t.Fatal(err)
+	}
+	p := info.Provider
+	if p == nil || p.Version == nil || info.Version == nil {
+		t.Fatalf("null parts in %s", body)
+	}
+	for name, v := range map[string]string{
+		"provider.provider": p.Name, "provider.orchestration": p.Orchestration,
+		"provider.version.release": p.Version.Release, "provider.version.sha": p.Version.SHA,
+		"version.release": info.Version.Release, "version.sha": info.Version.SHA, "arch": info.Arch,
+	} {
+		if v == "" {
+			t.Errorf("%s is empty", name)
+		}
+	}
+	if p.Name != "fjord" || p.Orchestration != "process" {
+		t.Fatalf("provider %+v", p)
 	}
 }

@@ -40,12 +40,13 @@ func (r *Router) ServeFunction(w http.ResponseWriter, req *http.Request, ref run
 	began := time.Now()
 	c := r.calls.Get().(*call)
 	defer r.calls.Put(c)
-	*c = call{callID: req.Header.Get(HeaderCallID), start: req.Header.Get(HeaderStartTime), reqType: req.Header.Get("Content-Type")}
+	*c = call{
+		callID:  req.Header.Get(HeaderCallID),
+		start:   strconv.FormatInt(began.UnixNano(), 10),
+		reqType: req.Header.Get("Content-Type"),
+	}
 	if c.callID == "" {
 		c.callID = uuid.NewString()
-	}
-	if c.start == "" {
-		c.start = strconv.FormatInt(began.UnixNano(), 10)
 	}
 	info, ok := r.cfg.Functions.Lookup(ref)
 	if !ok {

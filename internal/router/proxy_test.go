@@ -58,7 +58,11 @@ func TestRequestHeaders(t *testing.T) {
 		req.Header.Set("X-Forwarded-For", "10.0.0.1")
 		req.Header.Set("X-Forwarded-Host", "example.com")
 		req.Header.Set("User-Agent", "curl/8")
+		req.Header.Set(HeaderStartTime, "1")
 		resp, _ := h.do(t, req)
+		if seen.Get(HeaderStartTime) == "1" {
+			t.Fatal("caller's X-Start-Time forwarded; the gateway sets its own")
+		}
 		for k, want := range map[string]string{HeaderCallID: "abc", "X-Forwarded-For": "10.0.0.1", "X-Forwarded-Host": "example.com", "User-Agent": "curl/8"} {
 			if seen.Get(k) != want {
 				t.Fatalf("%s = %q, want %q", k, seen.Get(k), want)
