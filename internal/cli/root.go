@@ -31,7 +31,7 @@ Create a function:      fjord new hello --lang python3
 Build, ship and deploy: fjord up -f stack.yml
 Call it:                curl -d 'hi' http://127.0.0.1:8080/function/hello`,
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true,
 	}
 	root.AddCommand(
 		newServeCmd(),

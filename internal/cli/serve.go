@@ -1,14 +1,116 @@
 package cli
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fjord-faas/fjord/internal/daemon"
 )
 
-// newServeCmd is a placeholder until the command is implemented.
 func newServeCmd() *cobra.Command {
-	return &cobra.Command{Use: "serve", Short: "(not implemented yet)", RunE: func(*cobra.Command, []string) error {
-		return errors.New("serve: not implemented yet")
-	}}
+	cfg := daemon.Default()
+	var logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the fjord platform: gateway, runtime, registry and state in one process",
+		Long: `Run the fjord daemon.
+
+It serves on one port (default :8080):
+  /function/NAME        call a function (open, like OpenFaaS)
+  /system/...           the OpenFaaS management API (basic auth)
+  /v2/...               the embedded OCI registry (pushes need the admin login)
+  /metrics, /healthz    Prometheus metrics and health (open)
+
+Functions run as local processes, each replica behind its own watchdog. As root they
+are sandboxed (namespaces, read-only root, private /tmp) with CPU and memory limits
+from cgroups; otherwise fjord warns and runs them unsandboxed.
+
+On first start an admin password is generated into <state-dir>/secrets/basic-auth-password.
+State (functions, secrets, namespaces, images) lives in --state-dir and survives restarts.`,
+		Example: `  # run with the example function "hello" deployed
+  sudo fjord serve --example
+  curl -d 'world' http://127.0.0.1:8080/function/hello
+
+  # a throw-away instance on another port, no auth (development only)
+  fjord serve --listen 127.0.0.1:9090 --state-dir /tmp/fjord --auth=false`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger
+			return serve(cmd.Context(), cfg, cmd)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "gateway address `host:port`")
+	f.StringVar(&cfg.StateDir, "state-dir", cfg.StateDir, "directory for state, credentials, images and logs")
+	f.BoolVar(&cfg.Auth, "auth", cfg.Auth, "require basic auth on /system/* (--auth=false leaves the API open: development only)")
+	f.BoolVar(&cfg.Example, "example", false, `deploy the example function "hello" (python3) if it is not deployed yet`)
+	f.StringVar(&cfg.Sandbox, "sandbox", cfg.Sandbox, "replica sandbox: auto (when root), on (required) or off")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long to drain in-flight calls on SIGTERM")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	return cmd
+}
+
+func serve(ctx context.Context, cfg daemon.Config, cmd *cobra.Command) error {
+	d, err := daemon.New(cfg)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := d.Start(ctx); err != nil {
+		return err
+	}
+	out := cmd.ErrOrStderr()
+	caps := d.Capabilities()
+	fmt.Fprintf(out, "fjord is serving on %s (runtime process, isolation %s, limits enforced %t) in %s\n",
+		d.Addr(), caps.Isolation, caps.LimitsEnforced, time.Since(start).Round(time.Millisecond))
+	if !caps.LimitsEnforced && caps.LimitsReason != "" {
+		fmt.Fprintf(out, "WARNING: CPU and memory limits are NOT enforced: %s\n", caps.LimitsReason)
+	}
+	if cfg.Auth {
+		user, _, path := d.Credentials()
+		fmt.Fprintf(out, "Log in with:\n  fjord login --gateway http://%s -u %s --password-stdin < %s\n", displayAddr(d.Addr()), user, path)
+	} else {
+		fmt.Fprintln(out, "WARNING: --auth=false: the management API /system/* is open to anyone who can reach it")
+	}
+	if cfg.Example {
+		fmt.Fprintf(out, "Call the example:\n  curl -d 'world' http://%s/function/hello\n", displayAddr(d.Addr()))
+	}
+	<-ctx.Done()
+	fmt.Fprintln(out, "shutting down: draining calls and stopping replicas")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return d.Close(sctx)
+}
+
+func displayAddr(addr string) string {
+	if strings.HasPrefix(addr, "[::]:") || strings.HasPrefix(addr, "0.0.0.0:") {
+		return "127.0.0.1" + addr[strings.LastIndex(addr, ":"):]
+	}
+	return addr
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("invalid --log-format %q: use text or json", format)
 }

@@ -28,7 +28,7 @@ func deployHostnameFn(t *testing.T, d *daemon, name string) {
 	if err := os.WriteFile(filepath.Join(dir, name, "handler.py"), []byte(hostnameHandler), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d.mustCLI(t, dir, "", "up", "-f", "stack.yml")
+	d.mustCLI(t, dir, "", "up")
 	waitAvailable(t, d, name, 1)
 }
 

@@ -48,7 +48,7 @@ func TestTemplates(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, name, tc.file), []byte(tc.code), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			d.mustCLI(t, dir, "", "up", "-f", "stack.yml")
+			d.mustCLI(t, dir, "", "up")
 			var code int
 			var body string
 			waitFor(t, name+" to answer", 60*time.Second, func() bool {

@@ -1,0 +1,23 @@
+package daemon
+
+import (
+	"log/slog"
+	"path/filepath"
+
+	"github.com/fjord-faas/fjord/internal/runtime/process"
+	"github.com/fjord-faas/fjord/internal/sandbox"
+)
+
+// newSandbox returns the namespace + cgroup sandbox; it fails when not root.
+// Functions never see the state dir: it holds other functions' secrets and files.
+func newSandbox(stateDir string, log *slog.Logger) (process.Sandbox, error) {
+	cfg := sandbox.Default()
+	cfg.HideDirs = []string{stateDir}
+	cfg.WorkRoot = filepath.Join(stateDir, "process", "replicas")
+	cfg.Logger = log
+	sb, err := sandbox.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
