@@ -54,7 +54,7 @@ func (rt *Runtime) cleanupStale(ctx context.Context) error {
 	if err := rt.cfg.Sandbox.CleanupStale(ctx); err != nil {
 		return fmt.Errorf("clean up stale sandboxes: %w", err)
 	}
-	for _, dir := range []string{"work", "secrets"} {
+	for _, dir := range []string{"work"} {
 		entries, _ := os.ReadDir(rt.path(dir))
 		for _, e := range entries {
 			p := rt.path(dir, e.Name())
@@ -64,7 +64,7 @@ func (rt *Runtime) cleanupStale(ctx context.Context) error {
 			}
 		}
 	}
-	for _, dir := range []string{"run", "work", "secrets", "logs"} {
+	for _, dir := range []string{"run", "work", "logs"} {
 		if err := os.MkdirAll(rt.path(dir), 0o750); err != nil {
 			return fmt.Errorf("create state dir: %w", err)
 		}

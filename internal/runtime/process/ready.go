@@ -14,6 +14,7 @@ const (
 	// its pipe before the runtime falls back to polling /_/health.
 	pipeGrace     = time.Second
 	pollInterval  = 10 * time.Millisecond
+	pollMax       = 500 * time.Millisecond
 	healthFailMax = 3
 )
 
@@ -59,9 +60,11 @@ func (r *replica) waitReady(ctx context.Context, readyR *os.File, addr string) b
 	}
 }
 
-// poll probes path until it answers 2xx or ctx ends.
+// poll probes path until it answers 2xx or ctx ends, backing off from
+// pollInterval to pollMax so a replica that never gets ready is not flooded.
 func (r *replica) poll(ctx context.Context, addr, path string) bool {
-	t := time.NewTicker(pollInterval)
+	interval := pollInterval
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
 		if r.probe(ctx, addr, path) {
@@ -72,6 +75,8 @@ func (r *replica) poll(ctx context.Context, addr, path string) bool {
 		case <-ctx.Done():
 			return false
 		}
+		interval = min(interval*3/2, pollMax)
+		t.Reset(interval)
 	}
 }
 

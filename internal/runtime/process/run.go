@@ -93,7 +93,9 @@ func (rt *Runtime) prepareLaunch(r *replica, launchID string) (l Launch, addr st
 	if err = os.MkdirAll(filepath.Join(workDir, "tmp"), 0o700); err != nil {
 		return l, "", nil, nil, fmt.Errorf("create work dir: %w", err)
 	}
-	secretsDir, err := writeSecrets(rt.path("secrets", launchID), rev.spec.Secrets)
+	// Secrets sit next to the work dir: a sandbox hides the work dirs' parent,
+	// so no replica sees another's secrets on the host.
+	secretsDir, err := writeSecrets(rt.path("work", launchID+".secrets"), rev.spec.Secrets)
 	if err != nil {
 		rt.removeDirs(launchID)
 		return l, "", nil, nil, err
@@ -160,7 +162,7 @@ func closeFiles(fs ...*os.File) {
 
 // removeDirs deletes a replica start's work and secrets dirs.
 func (rt *Runtime) removeDirs(launchID string) {
-	for _, d := range []string{rt.path("work", launchID), rt.path("secrets", launchID)} {
+	for _, d := range []string{rt.path("work", launchID), rt.path("work", launchID+".secrets")} {
 		os.Chmod(d, 0o700) // secrets dirs are read-only
 		if err := os.RemoveAll(d); err != nil {
 			rt.log.Warn("remove replica dir failed", "dir", d, "err", err)

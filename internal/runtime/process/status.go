@@ -98,7 +98,8 @@ func (f *function) publish() {
 	defer f.pubMu.Unlock()
 	f.mu.Lock()
 	var eps []runtime.Endpoint
-	if !f.removed {
+	removed := f.removed
+	if !removed {
 		for _, rs := range [][]*replica{f.retiring, f.replicas} {
 			for _, r := range rs {
 				if r.state == runtime.StateReady {
@@ -109,7 +110,7 @@ func (f *function) publish() {
 	}
 	f.mu.Unlock()
 	f.poke()
-	if slices.Equal(eps, f.published) && (eps != nil || f.published != nil || !f.removed) {
+	if slices.Equal(eps, f.published) && (eps != nil || f.published != nil || !removed) {
 		return
 	}
 	f.published = eps
