@@ -73,6 +73,7 @@ func FjordBinary(t testing.TB) string {
 		}
 		buildPath = filepath.Join(dir, "fjord")
 		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/fjord")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		cmd.Dir = ModuleRoot(t)
 		buildOut, buildErr = cmd.CombinedOutput()
 	})
