@@ -61,6 +61,9 @@ func build(ctx context.Context, opts Options) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	if t.Environment == nil {
+		t.Environment = dockerfileEnv(tfs)
+	}
 	if err := checkBuildOptions(t, opts); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -66,5 +67,43 @@ func Handle(w http.ResponseWriter, r *http.Request) {
 			t.Fatalf("handler did not answer: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestBuildUpstreamStyleGoTemplate uses a ./template in the OpenFaaS layout:
+// go.mod and main.go at the top, ENV in a Dockerfile.
+func TestBuildUpstreamStyleGoTemplate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles a Go program")
+	}
+	tdir := t.TempDir()
+	files := map[string]string{
+		"gomw/template.yml":        "language: gomw\nfprocess: ./handler\n",
+		"gomw/Dockerfile":          "FROM golang AS build\nENV CGO_ENABLED=0\nFROM alpine\nENV fprocess=\"./handler\" mode=\"http\"\nENV upstream_url=\"http://127.0.0.1:8082\"\n",
+		"gomw/go.mod":              "module handler\n\ngo 1.22\n\nrequire handler/function v0.0.0-00010101000000-000000000000\n\nreplace handler/function => ./function\n",
+		"gomw/main.go":             "package main\n\nimport (\n\t\"net/http\"\n\n\tfunction \"handler/function\"\n)\n\nfunc main() { _ = http.ListenAndServe(\":8082\", http.HandlerFunc(function.Handle)) }\n",
+		"gomw/function/go.mod":     "module handler/function\n\ngo 1.22\n",
+		"gomw/function/handler.go": "package function\n\nimport \"net/http\"\n\nfunc Handle(w http.ResponseWriter, r *http.Request) {}\n",
+	}
+	for name, body := range files {
+		p := filepath.Join(tdir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(body), 0o644)
+	}
+	dest := filepath.Join(t.TempDir(), "fn")
+	if err := NewFunction("gomw", "fn", dest, tdir); err != nil {
+		t.Fatal(err)
+	}
+	img, err := Build(context.Background(), Options{Name: "fn", Lang: "gomw", Handler: dest, TemplateDir: tdir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layerFiles(t, img)["home/app/handler"]) == 0 {
+		t.Fatal("no compiled handler in the image")
+	}
+	cf, _ := img.ConfigFile()
+	want := []string{"fprocess=./handler", "mode=http", "upstream_url=http://127.0.0.1:8082"}
+	if !slices.Equal(cf.Config.Env, want) {
+		t.Fatalf("env %v, want %v", cf.Config.Env, want)
 	}
 }

@@ -23,18 +23,22 @@ func languageSteps(ctx context.Context, tfs fs.FS, t Template, tr *tree, opts Op
 	if _, err := fs.Stat(tfs, "main.go.txt"); err == nil {
 		return goBuild(ctx, tfs, t, tr, opts)
 	}
+	if isGoModule(tfs) {
+		return goBuildModule(ctx, tr, opts)
+	}
 	if _, err := fs.Stat(tfs, "index.py"); err == nil {
-		return pipInstall(ctx, tr, opts)
+		// The template's own requirements first (upstream templates list
+		// their server there), then the handler's.
+		if err := pipInstall(ctx, tr, opts, tfs); err != nil {
+			return err
+		}
+		return pipInstall(ctx, tr, opts, nil)
 	}
 	return nil
 }
 
-// hasRequirements reports whether requirements.txt names any package.
-func hasRequirements(file string) bool {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return false
-	}
+// hasRequirements reports whether a requirements.txt names any package.
+func hasRequirements(b []byte) bool {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -45,9 +49,25 @@ func hasRequirements(file string) bool {
 	return false
 }
 
-func pipInstall(ctx context.Context, tr *tree, opts Options) error {
-	req := filepath.Join(opts.Handler, "requirements.txt")
-	if !hasRequirements(req) {
+// pipInstall installs the handler's requirements.txt, or the template's when
+// tfs is set, into /home/app/python.
+func pipInstall(ctx context.Context, tr *tree, opts Options, tfs fs.FS) error {
+	dir, req := opts.Handler, filepath.Join(opts.Handler, "requirements.txt")
+	if tfs != nil {
+		b, err := fs.ReadFile(tfs, "requirements.txt")
+		if err != nil || !hasRequirements(b) {
+			return nil
+		}
+		tmp, err := os.MkdirTemp("", "fjord-req-")
+		if err != nil {
+			return fmt.Errorf("install python packages: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		dir, req = tmp, filepath.Join(tmp, "requirements.txt")
+		if err := os.WriteFile(req, b, 0o644); err != nil {
+			return fmt.Errorf("install python packages: %w", err)
+		}
+	} else if b, err := os.ReadFile(req); err != nil || !hasRequirements(b) {
 		return nil
 	}
 	target, err := os.MkdirTemp("", "fjord-pip-")
@@ -58,7 +78,7 @@ func pipInstall(ctx context.Context, tr *tree, opts Options) error {
 	opts.progress("installing python packages from %s", req)
 	cmd := exec.CommandContext(ctx, "python3", "-m", "pip", "install", "--no-input",
 		"--disable-pip-version-check", "--no-warn-script-location", "--no-compile", "--target", target, "-r", "requirements.txt")
-	cmd.Dir = opts.Handler
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), buildArgEnv(opts.BuildArgs)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -102,6 +122,37 @@ func goBuild(ctx context.Context, tfs fs.FS, t Template, tr *tree, opts Options)
 	if err := os.WriteFile(filepath.Join(work, "main.go"), mainSrc, 0o644); err != nil {
 		return fmt.Errorf("compile go handler: %w", err)
 	}
+	return compileGo(ctx, goBin, work, tr, opts)
+}
+
+// isGoModule reports an OpenFaaS-style Go template (golang-middleware, ...):
+// main.go and go.mod at the top, the handler wired in by its own go.mod.
+func isGoModule(tfs fs.FS) bool {
+	_, errMain := fs.Stat(tfs, "main.go")
+	_, errMod := fs.Stat(tfs, "go.mod")
+	return errMain == nil && errMod == nil
+}
+
+// goBuildModule compiles /home/app as laid out, as the template's
+// Dockerfile would.
+func goBuildModule(ctx context.Context, tr *tree, opts Options) error {
+	goBin, err := findGo()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "fjord-go-")
+	if err != nil {
+		return fmt.Errorf("compile go handler: %w", err)
+	}
+	defer os.RemoveAll(work)
+	if err := tr.writeSubtree(appDir, work); err != nil {
+		return fmt.Errorf("compile go handler: %w", err)
+	}
+	return compileGo(ctx, goBin, work, tr, opts)
+}
+
+// compileGo builds the main package in work into /home/app/handler.
+func compileGo(ctx context.Context, goBin, work string, tr *tree, opts Options) error {
 	opts.progress("compiling go handler with %s", goBin)
 	out := filepath.Join(work, "handler.bin")
 	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")

@@ -12,6 +12,7 @@ import (
 	goruntime "runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -27,6 +28,9 @@ import (
 // to it go through StoreConfig.Local, which ignores the host.
 const localRegistryHost = "fjord.embedded"
 
+// pullTimeout bounds one shared pull and unpack.
+const pullTimeout = 15 * time.Minute
+
 // StoreConfig configures a Store.
 type StoreConfig struct {
 	// CacheDir holds one unpacked tree per digest: CacheDir/<hex>/rootfs.
@@ -39,6 +43,14 @@ type StoreConfig struct {
 	LocalHosts []string
 	// Logger receives pull logs; nil discards them.
 	Logger *slog.Logger
+}
+
+// Validate reports whether the config can be used.
+func (c StoreConfig) Validate() error {
+	if c.CacheDir == "" {
+		return errors.New("image store: CacheDir is required")
+	}
+	return nil
 }
 
 // Store resolves references against registries and unpacks images into a
@@ -69,37 +81,49 @@ type source struct {
 
 // Prepare resolves ref to a digest (tags are re-resolved on every call), pulls
 // and unpacks the image unless that digest is cached, and returns its bundle.
+// Concurrent calls for one digest share a single pull, which is not cut short
+// when one of the callers gives up.
 func (s *Store) Prepare(ctx context.Context, ref string) (Bundle, error) {
-	src, err := s.source(ctx, ref)
+	if err := s.cfg.Validate(); err != nil {
+		return Bundle{}, imageErr(err, "prepare image %q", ref)
+	}
+	src, err := s.source(ref)
 	if err != nil {
 		return Bundle{}, err
 	}
-	digest, err := s.resolve(src, ref)
+	digest, err := s.resolve(ctx, src, ref)
 	if err != nil {
 		return Bundle{}, err
 	}
 	if b, err := s.cached(digest); err == nil {
 		return b, nil
 	}
-	v, err, _ := s.flight.Do(digest.String(), func() (any, error) {
+	ch := s.flight.DoChan(digest.String(), func() (any, error) {
 		if b, err := s.cached(digest); err == nil {
 			return b, nil
 		}
-		return s.pull(ctx, src, ref, digest)
+		pullCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pullTimeout)
+		defer cancel()
+		return s.pull(pullCtx, src, ref, digest)
 	})
-	if err != nil {
-		return Bundle{}, err
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return Bundle{}, res.Err
+		}
+		return res.Val.(Bundle), nil
+	case <-ctx.Done():
+		return Bundle{}, imageErr(ctx.Err(), "prepare image %q", ref)
 	}
-	return v.(Bundle), nil
 }
 
-func (s *Store) source(ctx context.Context, ref string) (source, error) {
+func (s *Store) source(ref string) (source, error) {
 	host, repo, tag, err := SplitRef(ref)
 	if err != nil {
 		return source{}, imageErr(err, "invalid image reference %q", ref)
 	}
 	platform := v1.Platform{OS: "linux", Architecture: goruntime.GOARCH}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithPlatform(platform)}
+	opts := []remote.Option{remote.WithPlatform(platform)}
 	local := host == "" || slices.Contains(s.cfg.LocalHosts, host)
 	var nameOpts []name.Option
 	full := ref
@@ -127,7 +151,7 @@ func (s *Store) source(ctx context.Context, ref string) (source, error) {
 }
 
 // resolve returns the digest that ref names right now.
-func (s *Store) resolve(src source, ref string) (v1.Hash, error) {
+func (s *Store) resolve(ctx context.Context, src source, ref string) (v1.Hash, error) {
 	if d, ok := src.ref.(name.Digest); ok {
 		h, err := v1.NewHash(d.DigestStr())
 		if err != nil {
@@ -135,7 +159,7 @@ func (s *Store) resolve(src source, ref string) (v1.Hash, error) {
 		}
 		return h, nil
 	}
-	desc, err := remote.Head(src.ref, src.opts...)
+	desc, err := remote.Head(src.ref, append(src.opts, remote.WithContext(ctx))...)
 	if err != nil {
 		return v1.Hash{}, pullErr(err, src, ref)
 	}
@@ -158,7 +182,7 @@ func (s *Store) cached(digest v1.Hash) (Bundle, error) {
 
 func (s *Store) pull(ctx context.Context, src source, ref string, digest v1.Hash) (Bundle, error) {
 	byDigest := src.ref.Context().Digest(digest.String())
-	img, err := remote.Image(byDigest, src.opts...)
+	img, err := remote.Image(byDigest, append(src.opts, remote.WithContext(ctx))...)
 	if err != nil {
 		return Bundle{}, pullErr(err, src, ref)
 	}
