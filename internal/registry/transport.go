@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -22,6 +23,12 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	w := &pipeWriter{header: http.Header{}, pw: pw, ready: make(chan struct{})}
 	go func() {
 		defer func() {
+			// Like net/http, a panicking handler fails its request only.
+			if p := recover(); p != nil {
+				w.WriteHeader(http.StatusInternalServerError)
+				pw.CloseWithError(fmt.Errorf("registry handler panic: %v", p))
+				return
+			}
 			w.WriteHeader(http.StatusOK)
 			pw.Close()
 		}()
