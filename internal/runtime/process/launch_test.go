@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -153,5 +154,34 @@ func TestParseProcStat(t *testing.T) {
 	}
 	if _, err := parseProcStat([]byte("1 (x) S 1")); err == nil {
 		t.Error("short stat accepted")
+	}
+}
+
+func TestStalePid(t *testing.T) {
+	self, err := readProcStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := strconv.Itoa(os.Getpid())
+	tests := []struct {
+		name, content string
+		want          bool
+	}{
+		{"same process", pid + " " + strconv.FormatUint(self.startTime, 10), true},
+		{"pid reused", pid + " " + strconv.FormatUint(self.startTime+1, 10), false},
+		{"garbage", "x y", false},
+		{"init", "1 1", false},
+		{"leader gone", "4194000 1", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "r.pid")
+			if err := os.WriteFile(p, []byte(tt.content+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, got := stalePid(p); got != tt.want {
+				t.Errorf("stalePid(%q) = %v, want %v", tt.content, got, tt.want)
+			}
+		})
 	}
 }

@@ -163,3 +163,56 @@ func TestColdStart(t *testing.T) {
 		eps.wait(t, spec.Ref, 0)
 	}
 }
+
+func TestReadyPath(t *testing.T) {
+	tests := []struct {
+		name      string
+		fprocess  string
+		wantReady bool
+	}{
+		{"answers 200", "cat", true},
+		{"answers 500", "false", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt, _ := newTestRuntime(t, []string{bins.fake})
+			eps := started(t, rt)
+			spec := echoSpec("probed", 1, 1)
+			spec.Env["fprocess"] = tt.fprocess
+			spec.ReadyPath = "/ready"
+			if err := rt.Apply(t.Context(), spec); err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantReady {
+				eps.wait(t, spec.Ref, 1)
+				return
+			}
+			time.Sleep(300 * time.Millisecond) // proving a negative: give it time to go wrong
+			st, _ := rt.Status(t.Context(), spec.Ref)
+			if st.Available() != 0 || len(st.Replicas) != 1 || st.Replicas[0].State != runtime.StateStarting {
+				t.Errorf("status = %+v, want one starting replica", st)
+			}
+			eps.wait(t, spec.Ref, 0)
+		})
+	}
+}
+
+func TestScaleDownStopsNewest(t *testing.T) {
+	rt, _ := newTestRuntime(t, []string{bins.fake})
+	eps := started(t, rt)
+	spec := echoSpec("order", 1, 1)
+	if err := rt.Apply(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	first := eps.wait(t, spec.Ref, 1)[0]
+	if err := rt.Scale(t.Context(), spec.Ref, 3); err != nil {
+		t.Fatal(err)
+	}
+	eps.wait(t, spec.Ref, 3)
+	if err := rt.Scale(t.Context(), spec.Ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	if left := eps.wait(t, spec.Ref, 1)[0]; left.ID != first.ID {
+		t.Errorf("kept %s, want the oldest %s", left.ID, first.ID)
+	}
+}
