@@ -89,7 +89,7 @@ func buildFunctions(cmd *cobra.Command, st *stack.Stack, fns []stack.Function, f
 			err = build.SaveLayout(img, filepath.Join(buildDir, fn.Name))
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "Failed: %s: %v\n", fn.Name, err)
+			fmt.Fprintf(stderr, "Failed: %s.\n", fn.Name)
 			errs = append(errs, err)
 			continue
 		}

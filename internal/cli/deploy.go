@@ -94,7 +94,7 @@ func deploySpecs(cmd *cobra.Command, c *client.Client, specs []api.FunctionDeplo
 		code, err := c.Deploy(cmd.Context(), spec, client.DeployOptions{Replace: f.replace, NoUpdate: !f.update})
 		if err != nil {
 			errs = append(errs, err)
-			fmt.Fprintf(cmd.ErrOrStderr(), "Failed: %s: %v\n", spec.Service, err)
+			fmt.Fprintf(cmd.ErrOrStderr(), "Failed: %s.\n", spec.Service)
 			continue
 		}
 		fmt.Fprintf(out, "Deployed. %d %s.\n", code, http.StatusText(code))

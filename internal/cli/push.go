@@ -108,7 +108,7 @@ func (o *pushOpts) pushFunctions(cmd *cobra.Command, st *stack.Stack, fns []stac
 		}
 		if err != nil {
 			errs = append(errs, err)
-			fmt.Fprintf(stderr, "Failed: %s: %v\n", fn.Name, err)
+			fmt.Fprintf(stderr, "Failed: %s.\n", fn.Name)
 			continue
 		}
 		fmt.Fprintf(stderr, "Pushed: %s %s\n", opts.Image, digest)
