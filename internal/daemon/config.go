@@ -70,6 +70,11 @@ func (c *Config) Validate() error {
 	if c.StateDir == "" {
 		return errors.New("--state-dir must not be empty")
 	}
+	abs, err := filepath.Abs(c.StateDir)
+	if err != nil {
+		return fmt.Errorf("resolve --state-dir: %w", err)
+	}
+	c.StateDir = abs
 	if c.Runtime != "process" {
 		return fmt.Errorf("unknown --runtime %q: this build supports \"process\"", c.Runtime)
 	}

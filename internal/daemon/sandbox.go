@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"path/filepath"
 
@@ -13,7 +15,11 @@ import (
 func newSandbox(stateDir string, log *slog.Logger) (process.Sandbox, error) {
 	cfg := sandbox.Default()
 	cfg.HideDirs = []string{stateDir}
-	cfg.WorkRoot = filepath.Join(stateDir, "process", "replicas")
+	cfg.WorkRoot = filepath.Join(stateDir, "process", "work")
+	// One cgroup parent per state dir, so that the stale-cgroup sweep at start-up
+	// never touches the replicas of another fjord daemon on the same host.
+	sum := sha256.Sum256([]byte(stateDir))
+	cfg.CgroupPrefix = "fjord-" + hex.EncodeToString(sum[:4])
 	cfg.Logger = log
 	sb, err := sandbox.New(cfg)
 	if err != nil {

@@ -181,3 +181,13 @@ func alive(pid int) bool {
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
 	return len(f) > 0 && f[0] != "Z"
 }
+
+func usageStatus(t *testing.T, d *daemon, name string) api.FunctionStatus {
+	t.Helper()
+	code, body := d.do("GET", "/system/function/"+name+"?usage=1", "")
+	var st api.FunctionStatus
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
+		t.Fatalf("status of %s: %d %s", name, code, body)
+	}
+	return st
+}

@@ -79,6 +79,9 @@ func (r *replica) supervise() {
 		f.mu.Unlock()
 		f.rt.log.Warn("replica exited", "function", f.ref.String(), "replica", r.id,
 			"reason", msg, "restarts", restarts, "backoff", backoff.String())
+		// Say it in the function's own log too: that is where its owner looks.
+		f.logs.append(runtime.LogEntry{Instance: r.id, Time: time.Now(),
+			Text: fmt.Sprintf("fjord: replica exited: %s; restarting in %s\n", msg, backoff)})
 		f.publish()
 		if time.Since(started) >= backoffReset {
 			backoff = backoffMin
