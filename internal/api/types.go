@@ -127,6 +127,15 @@ type GatewayInfo struct {
 	Provider *ProviderInfo `json:"provider"`
 	Version  *VersionInfo  `json:"version"`
 	Arch     string        `json:"arch"`
+	// Runtime is a fjord extension: what the active runtime enforces.
+	Runtime *RuntimeInfo `json:"runtime,omitempty"`
+}
+
+// RuntimeInfo tells whether functions are isolated and their limits enforced.
+type RuntimeInfo struct {
+	Isolation      string `json:"isolation"`
+	LimitsEnforced bool   `json:"limitsEnforced"`
+	LimitsReason   string `json:"limitsReason,omitempty"`
 }
 
 // FunctionNamespace is the body of the /system/namespace calls.

@@ -86,6 +86,9 @@ func (s *Service) Close(ctx context.Context) error { return nil }
 // Orchestration names the active runtime.
 func (s *Service) Orchestration() string { return s.rt.Name() }
 
+// Capabilities tells what the active runtime enforces.
+func (s *Service) Capabilities() runtime.Capabilities { return s.rt.Capabilities() }
+
 // lock takes the mutex of a function and returns its unlock.
 func (s *Service) lock(ref runtime.Ref) func() {
 	h := fnv.New32a()

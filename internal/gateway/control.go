@@ -38,6 +38,8 @@ type Control interface {
 	Logs(ctx context.Context, q runtime.LogQuery) (<-chan runtime.LogEntry, error)
 	// Orchestration names the active runtime ("process", "docker", "swarm").
 	Orchestration() string
+	// Capabilities tells what the active runtime enforces.
+	Capabilities() runtime.Capabilities
 }
 
 // FunctionInfo is what the invoke path needs to know about a function, from memory.

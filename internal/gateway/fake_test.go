@@ -251,6 +251,10 @@ func (f *fakeControl) Logs(ctx context.Context, q runtime.LogQuery) (<-chan runt
 
 func (f *fakeControl) Orchestration() string { return "process" }
 
+func (f *fakeControl) Capabilities() runtime.Capabilities {
+	return runtime.Capabilities{Isolation: "none", LimitsReason: "fake runtime"}
+}
+
 // lastCall returns the most recent recorded call.
 func (f *fakeControl) lastCall() string {
 	f.mu.Lock()

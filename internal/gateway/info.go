@@ -5,6 +5,7 @@ import (
 	goruntime "runtime"
 
 	"github.com/fjord-faas/fjord/internal/api"
+	"github.com/fjord-faas/fjord/internal/runtime"
 	"github.com/fjord-faas/fjord/internal/version"
 )
 
@@ -12,7 +13,7 @@ import (
 const ProviderName = "fjord"
 
 // gatewayInfo builds the /system/info body; every required field is non-empty.
-func gatewayInfo(orchestration string) api.GatewayInfo {
+func gatewayInfo(orchestration string, caps runtime.Capabilities) api.GatewayInfo {
 	v := version.Get()
 	return api.GatewayInfo{
 		Provider: &api.ProviderInfo{
@@ -22,9 +23,10 @@ func gatewayInfo(orchestration string) api.GatewayInfo {
 		},
 		Version: &api.VersionInfo{CommitMessage: v.CommitMessage, SHA: v.SHA, Release: v.Release},
 		Arch:    goruntime.GOARCH,
+		Runtime: &api.RuntimeInfo{Isolation: caps.Isolation, LimitsEnforced: caps.LimitsEnforced, LimitsReason: caps.LimitsReason},
 	}
 }
 
 func (s *Server) info(w http.ResponseWriter, r *http.Request) {
-	s.writeJSON(w, gatewayInfo(s.cfg.Control.Orchestration()))
+	s.writeJSON(w, gatewayInfo(s.cfg.Control.Orchestration(), s.cfg.Control.Capabilities()))
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,9 @@ func TestExampleAndAPI(t *testing.T) {
 		}
 		if info.Provider.Name != "fjord" || info.Provider.Orchestration != "process" || info.Provider.Version == nil || info.Version.Release == "" || info.Arch == "" {
 			t.Fatalf("info: %s", body)
+		}
+		if os.Geteuid() == 0 && (info.Runtime == nil || info.Runtime.Isolation != "namespaces" || !info.Runtime.LimitsEnforced) {
+			t.Fatalf("as root the sandbox must be on and limits enforced: %s", body)
 		}
 	})
 
@@ -113,4 +117,25 @@ func TestExampleAndAPI(t *testing.T) {
 			t.Fatalf("delete namespace: %d", code)
 		}
 	})
+}
+
+// TestNoSandbox: with --sandbox=off the daemon still runs functions, warns, and
+// /system/info says that limits are not enforced.
+func TestNoSandbox(t *testing.T) {
+	d := startDaemon(t, "--sandbox=off", "--example")
+	waitFor(t, "example function to answer", 60*time.Second, func() bool {
+		code, _, _ := invoke(t, "POST", d.url("/function/hello"), "x")
+		return code == 200
+	})
+	code, body := d.do("GET", "/system/info", "")
+	var info api.GatewayInfo
+	if code != 200 || json.Unmarshal([]byte(body), &info) != nil || info.Runtime == nil {
+		t.Fatalf("info: %d %s", code, body)
+	}
+	if info.Runtime.LimitsEnforced || info.Runtime.LimitsReason == "" || info.Runtime.Isolation != "none" {
+		t.Fatalf("info must say limits are not enforced: %s", body)
+	}
+	if out := d.output(); !strings.Contains(out, "NOT enforced") {
+		t.Fatalf("no warning about unenforced limits in:\n%s", out)
+	}
 }
