@@ -11,31 +11,38 @@ import (
 	"github.com/fjord-faas/fjord/internal/api"
 )
 
-// TestHelperWriter is run as a child process by TestSurvivesKill9: it writes one
-// function and one secret, says "written" and waits to be killed.
-func TestHelperWriter(t *testing.T) {
-	dir := os.Getenv("FJORD_STORE_CRASH_DIR")
-	if dir == "" {
-		t.Skip("helper process for TestSurvivesKill9")
+// TestMain turns the test binary into the crash writer when TestSurvivesKill9
+// starts it with FJORD_STORE_CRASH_DIR set.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("FJORD_STORE_CRASH_DIR"); dir != "" {
+		crashWriter(dir)
+		return
 	}
+	os.Exit(m.Run())
+}
+
+// crashWriter writes one function and one secret, says "written" and waits to
+// be killed without a chance to close the file.
+func crashWriter(dir string) {
 	s, err := Open(filepath.Join(dir, "state.db"), Options{})
+	if err == nil {
+		ctx := context.Background()
+		err = s.CreateFunction(ctx, record(api.DefaultNamespace, "survivor"))
+		if err == nil {
+			err = s.CreateSecret(ctx, api.DefaultNamespace, "k", []byte("v"))
+		}
+	}
 	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := s.CreateFunction(ctx, record(api.DefaultNamespace, "survivor")); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.CreateSecret(ctx, api.DefaultNamespace, "k", []byte("v")); err != nil {
-		t.Fatal(err)
+		os.Stdout.WriteString("error: " + err.Error() + "\n")
+		os.Exit(2)
 	}
 	os.Stdout.WriteString("written\n")
-	select {} // killed by the parent without a chance to close the file
+	select {}
 }
 
 func TestSurvivesKill9(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriter$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "FJORD_STORE_CRASH_DIR="+dir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
