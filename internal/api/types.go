@@ -77,6 +77,21 @@ type FunctionStatus struct {
 	AvailableReplicas      uint64             `json:"availableReplicas,omitempty"`
 	CreatedAt              time.Time          `json:"createdAt"`
 	Usage                  *FunctionUsage     `json:"usage,omitempty"`
+	// Instances is a fjord extension on GET /system/function/NAME: each replica's
+	// state, restarts and last problem (e.g. "OOM killed").
+	Instances []InstanceStatus `json:"instances,omitempty"`
+	// Message is a fjord extension: a function-level problem the runtime reports,
+	// e.g. an image that cannot be pulled.
+	Message string `json:"message,omitempty"`
+}
+
+// InstanceStatus is one replica as the runtime sees it (fjord extension).
+type InstanceStatus struct {
+	ID        string    `json:"id"`
+	State     string    `json:"state"`
+	Restarts  int       `json:"restarts,omitempty"`
+	Message   string    `json:"message,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
 }
 
 // DeleteFunctionRequest is the body of DELETE /system/functions.

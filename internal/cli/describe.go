@@ -64,8 +64,18 @@ func printDescription(w io.Writer, fn api.FunctionStatus, url string) error {
 	row("Async URL", strings.Replace(url, "/function/", "/async-function/", 1))
 	row("Created", fn.CreatedAt.Format("2006-01-02 15:04:05 MST"))
 	if fn.Usage != nil {
-		row("CPU", fmt.Sprintf("%.0fm (millicores)", fn.Usage.CPU))
+		row("CPU", fmt.Sprintf("%.3f cores", fn.Usage.CPU))
 		row("Memory", fmt.Sprintf("%.1f MiB", fn.Usage.TotalMemoryBytes/(1<<20)))
+	}
+	if fn.Message != "" {
+		row("Problem", fn.Message)
+	}
+	for _, in := range fn.Instances {
+		line := fmt.Sprintf("%s, restarts %d", in.State, in.Restarts)
+		if in.Message != "" {
+			line += ", last: " + in.Message
+		}
+		row("Replica "+in.ID, line)
 	}
 	mapRows(tw, "Labels", fn.Labels)
 	mapRows(tw, "Annotations", fn.Annotations)

@@ -28,6 +28,12 @@ func (s *Service) Get(ctx context.Context, namespace, name string, usage bool) (
 		s.log.Warn("read runtime status failed", "function", ref.String(), "error", err)
 	}
 	st.AvailableReplicas = uint64(rs.Available())
+	st.Message = rs.Message
+	for _, r := range rs.Replicas {
+		st.Instances = append(st.Instances, api.InstanceStatus{
+			ID: r.ID, State: string(r.State), Restarts: r.Restarts, Message: r.Message, StartedAt: r.StartedAt,
+		})
+	}
 	if usage {
 		st.Usage = s.usage(ctx, ref)
 	}

@@ -174,6 +174,13 @@ func TestSandbox(t *testing.T) {
 			return strings.Contains(logs, "OOM killed")
 		})
 		waitAvailable(t, d, "hog", 1)
+		reported := false
+		for _, in := range status(t, d, "hog").Instances {
+			reported = reported || (in.Restarts > 0 && strings.Contains(in.Message, "OOM killed"))
+		}
+		if !reported {
+			t.Errorf("status does not report the OOM kill: %+v", status(t, d, "hog").Instances)
+		}
 		if code, body, _ := invoke(t, "GET", d.url("/function/hog"), ""); code != 200 || body != "small" {
 			t.Fatalf("restarted hog: %d %q", code, body)
 		}
