@@ -4,6 +4,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
@@ -15,6 +17,10 @@ func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code)
 
 // Run executes the fjord command line.
 func Run(ctx context.Context, args []string) error {
+	// Installed as "fwatchdog" (e.g. in a container image), fjord is the watchdog.
+	if filepath.Base(os.Args[0]) == "fwatchdog" {
+		args = append([]string{"watchdog"}, args...)
+	}
 	root := newRootCmd()
 	root.SetArgs(args)
 	return root.ExecuteContext(ctx)

@@ -24,6 +24,12 @@ import (
 // an image that carries its own root filesystem and no watchdog.
 func busyboxImage(t *testing.T) v1.Image {
 	t.Helper()
+	return osImage(t, nil, v1.Config{Env: []string{"PATH=/bin"}, WorkingDir: "/"})
+}
+
+// osImage packs busybox plus extra files (path → host file) with the given config.
+func osImage(t *testing.T, extra map[string]string, cfg v1.Config) v1.Image {
+	t.Helper()
 	bb, err := os.ReadFile("/bin/busybox")
 	testenv.Need(t, err == nil, "/bin/busybox is missing (apt-get install busybox-static)")
 	var buf bytes.Buffer
@@ -32,6 +38,8 @@ func busyboxImage(t *testing.T) v1.Image {
 		{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755},
 		{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bb))},
 		{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777},
+		{Name: "usr/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "usr/bin/", Typeflag: tar.TypeDir, Mode: 0o755},
 	} {
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
@@ -39,6 +47,16 @@ func busyboxImage(t *testing.T) v1.Image {
 		if h.Typeflag == tar.TypeReg {
 			tw.Write(bb)
 		}
+	}
+	for target, src := range extra {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: target, Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(b))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(b)
 	}
 	tw.Close()
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
@@ -49,7 +67,7 @@ func busyboxImage(t *testing.T) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err = mutate.Config(img, v1.Config{Env: []string{"PATH=/bin"}, WorkingDir: "/"})
+	img, err = mutate.Config(img, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +113,34 @@ func TestOwnRootImage(t *testing.T) {
 		if code != 200 || !strings.Contains(out, c.want) {
 			t.Errorf("%q: %d %q, want %q", c.script, code, out, c.want)
 		}
-		if c.script == "ls /" && (strings.Contains(out, "usr") || strings.Contains(out, "etc")) {
+		if c.script == "ls /" && (strings.Contains(out, "home") || strings.Contains(out, "etc")) {
 			t.Errorf("the function sees the host root: %q", out)
 		}
 		if c.script == "id -u" && strings.TrimSpace(out) == "0" {
 			t.Errorf("the function runs as root")
 		}
+	}
+}
+
+// TestImageWithOwnWatchdog runs an image that brings its own watchdog as
+// /usr/bin/fwatchdog (here the fjord binary under that name, as a container image
+// would ship it), configured only through the image's environment.
+func TestImageWithOwnWatchdog(t *testing.T) {
+	testenv.NeedRoot(t)
+	d := startDaemon(t)
+	img := osImage(t, map[string]string{"usr/bin/fwatchdog": d.bin}, v1.Config{
+		Env: []string{"PATH=/usr/bin:/bin", "fprocess=/bin/busybox rev"}, Cmd: []string{"fwatchdog"}, WorkingDir: "/",
+	})
+	ref, _ := name.ParseReference(d.addr+"/revwd:1", name.Insecure)
+	if err := remote.Write(ref, img, remote.WithAuth(&authn.Basic{Username: d.user, Password: d.password})); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := d.do("POST", "/system/functions", `{"service":"revwd","image":"revwd:1"}`); code != 202 {
+		t.Fatalf("deploy: %d %s", code, out)
+	}
+	waitAvailable(t, d, "revwd", 1)
+	code, out, _ := invoke(t, "POST", d.url("/function/revwd"), "olleh\n")
+	if code != 200 || strings.TrimSpace(out) != "hello" {
+		t.Fatalf("revwd: %d %q\n%s", code, out, d.output())
 	}
 }
