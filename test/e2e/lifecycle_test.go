@@ -191,3 +191,41 @@ func usageStatus(t *testing.T, d *daemon, name string) api.FunctionStatus {
 	}
 	return st
 }
+
+// TestGracefulShutdown: SIGTERM lets a call in flight finish, then the daemon
+// exits and takes its replicas with it.
+func TestGracefulShutdown(t *testing.T) {
+	d := startDaemon(t)
+	d.login(t)
+	dir := t.TempDir()
+	d.mustCLI(t, dir, "", "new", "slow", "--lang", "bash")
+	if err := os.WriteFile(filepath.Join(dir, "slow", "handler.sh"), []byte("#!/bin/bash\nsleep 2\necho finished\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d.mustCLI(t, dir, "", "up")
+	waitAvailable(t, d, "slow", 1)
+	children := childPIDs(d.cmd.Process.Pid)
+	type result struct {
+		code int
+		body string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, body, _ := invoke(t, "POST", d.url("/function/slow"), "")
+		done <- result{code, body}
+	}()
+	waitFor(t, "the call to reach the gateway", 10*time.Second, func() bool {
+		_, m, _ := invoke(t, "GET", d.url("/metrics"), "")
+		return strings.Contains(m, `gateway_function_invocation_started{function_name="slow.openfaas-fn"} 1`)
+	})
+	d.stop(syscall.SIGTERM)
+	r := <-done
+	if r.code != 200 || !strings.Contains(r.body, "finished") {
+		t.Fatalf("in-flight call during shutdown: %d %q", r.code, r.body)
+	}
+	for _, pid := range children {
+		if alive(pid) {
+			t.Errorf("replica process %d outlived the daemon", pid)
+		}
+	}
+}
