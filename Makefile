@@ -8,7 +8,7 @@ LISTEN  ?= :8080
 .PHONY: build serve test test-short bench bench-smoke vet fmt clean
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/fjord
+	CGO_ENABLED=0 $(GO) build -buildvcs=auto -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/fjord
 
 ## serve: build and run the platform with the example function "hello" deployed
 serve: build

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 pkgs=("$@"); [ ${#pkgs[@]} -eq 0 ] && pkgs=(./...)
 log=${TEST_LOG:-test-output.log}
 
-CGO_ENABLED=0 go build -trimpath -o bin/fjord ./cmd/fjord || exit 1
+CGO_ENABLED=0 go build -buildvcs=auto -trimpath -o bin/fjord ./cmd/fjord || exit 1
 export FJORD_BIN="$PWD/bin/fjord"
 
 go test -count=1 -p 2 -timeout 30m -v "${pkgs[@]}" >"$log" 2>&1
