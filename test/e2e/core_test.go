@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/api"
+	"github.com/fjord-faas/fjord/internal/testenv"
 )
 
 // TestExampleAndAPI starts the daemon the way the README does and checks the
@@ -137,5 +140,53 @@ func TestNoSandbox(t *testing.T) {
 	}
 	if out := d.output(); !strings.Contains(out, "NOT enforced") {
 		t.Fatalf("no warning about unenforced limits in:\n%s", out)
+	}
+}
+
+// TestNonRootDaemon: run as an ordinary user, the daemon cannot sandbox or limit
+// functions; it starts anyway, warns, serves functions and says so in /system/info.
+func TestNonRootDaemon(t *testing.T) {
+	testenv.NeedRoot(t) // to switch to another user
+	home, err := os.MkdirTemp("", "fjord-nonroot-") // t.TempDir's parent is private to root
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	if err := os.Chmod(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(home, "fjord")
+	data, err := os.ReadFile(testenv.FjordBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(home, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(state, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{t: t, bin: bin, stateDir: state, addr: freeAddr(t), args: []string{"--example"},
+		cred: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	d.start()
+	t.Cleanup(func() { d.stop(syscall.SIGTERM) })
+	waitFor(t, "example function to answer", 60*time.Second, func() bool {
+		code, _, _ := invoke(t, "POST", d.url("/function/hello"), "x")
+		return code == 200
+	})
+	code, body := d.do("GET", "/system/info", "")
+	var info api.GatewayInfo
+	if code != 200 || json.Unmarshal([]byte(body), &info) != nil || info.Runtime == nil {
+		t.Fatalf("info: %d %s", code, body)
+	}
+	if info.Runtime.LimitsEnforced || info.Runtime.LimitsReason == "" {
+		t.Fatalf("a non-root daemon must say limits are not enforced: %s", body)
+	}
+	if out := d.output(); strings.Count(out, "NOT enforced") != 1 {
+		t.Fatalf("want exactly one warning about unenforced limits in:\n%s", out)
 	}
 }

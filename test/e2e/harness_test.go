@@ -32,6 +32,8 @@ type daemon struct {
 	out      bytes.Buffer
 	user     string
 	password string
+	// cred, when set, runs the daemon as another user.
+	cred *syscall.Credential
 }
 
 func freeAddr(t *testing.T) string {
@@ -59,6 +61,9 @@ func (d *daemon) start() {
 	args := append([]string{"serve", "--listen", d.addr, "--state-dir", d.stateDir, "--log-level", "debug"}, d.args...)
 	d.cmd = exec.Command(d.bin, args...)
 	d.cmd.Env = append(os.Environ(), "OPENFAAS_CONFIG="+filepath.Join(d.stateDir, "cli"))
+	if d.cred != nil {
+		d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: d.cred}
+	}
 	pr, pw := io.Pipe()
 	d.cmd.Stdout, d.cmd.Stderr = pw, pw
 	go func() {
