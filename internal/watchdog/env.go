@@ -101,6 +101,9 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	c.ListenFD = e.integer("fjord_listen_fd", c.ListenFD)
 	c.ReadyFD = e.integer("fjord_ready_fd", c.ReadyFD)
 	c.AutoUpstream = e.boolean("fjord_auto_upstream", false)
+	if _, set := e.vars["GOMAXPROCS"]; !set {
+		c.MaxProcs = 1
+	}
 
 	c.ReadTimeout = e.duration("read_timeout", c.ReadTimeout)
 	c.WriteTimeout = e.duration("write_timeout", c.WriteTimeout)

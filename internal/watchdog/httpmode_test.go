@@ -259,6 +259,18 @@ func TestConfigFromEnv(t *testing.T) {
 			}
 			return nil
 		}},
+		{name: "one P unless GOMAXPROCS is set", env: []string{"fprocess=cat"}, check: func(c Config) error {
+			if c.MaxProcs != 1 {
+				return fmt.Errorf("MaxProcs = %d, want 1", c.MaxProcs)
+			}
+			return nil
+		}},
+		{name: "GOMAXPROCS wins", env: []string{"fprocess=cat", "GOMAXPROCS=4"}, check: func(c Config) error {
+			if c.MaxProcs != 0 {
+				return fmt.Errorf("MaxProcs = %d, want 0", c.MaxProcs)
+			}
+			return nil
+		}},
 		{name: "unknown mode", env: []string{"fprocess=cat", "mode=afterburn"}, wantErr: true},
 		{name: "static needs no fprocess", env: []string{"mode=static"}},
 		{name: "missing fprocess", env: []string{}, wantErr: true},

@@ -161,6 +161,7 @@ func start(t testing.TB, env ...string) *harness {
 	}
 	h := &harness{url: "http://" + ln.Addr().String(), lock: cfg.LockPath, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cfg.Listener, cfg.Stdout, cfg.Stderr = ln, h.stderr, h.stderr
+	cfg.MaxProcs = 0 // embedded: leave the test binary's GOMAXPROCS alone
 	if h.w, err = New(cfg, slog.New(slog.NewTextHandler(h.stderr, nil))); err != nil {
 		t.Fatalf("New: %v", err)
 	}

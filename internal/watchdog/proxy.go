@@ -38,8 +38,11 @@ func newProxy(w *Watchdog) *proxy {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:   p.rewrite,
 		Transport: p.transport,
-		// Flush every write: SSE, NDJSON and other streams pass through unbuffered.
-		FlushInterval: -1,
+		// Streams (SSE, or no Content-Length: NDJSON, chunked) are flushed on
+		// every write by ReverseProxy itself. A known-length body is written
+		// with its headers in one go; -1 here would flush the headers alone
+		// from a timer goroutine first, one extra write and wake-up per call.
+		FlushInterval: 10 * time.Millisecond,
 		BufferPool:    &bufferPool{},
 		ErrorHandler:  p.fail,
 		ErrorLog:      log.New(w.cfg.Stderr, "", log.LstdFlags),

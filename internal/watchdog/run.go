@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -19,6 +20,9 @@ import (
 // server down within write_timeout. In http mode an exiting function process
 // ends Run with an error.
 func (w *Watchdog) Run(ctx context.Context) error {
+	if w.cfg.MaxProcs > 0 {
+		runtime.GOMAXPROCS(w.cfg.MaxProcs)
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -115,6 +119,7 @@ func (w *Watchdog) shutdown(srv, metricsSrv *http.Server, drain bool) error {
 		err = fmt.Errorf("shut down http server: %w", serr)
 	}
 	closeServer(metricsSrv)
+	w.reqLog.flush()
 	if w.proxy != nil && w.proxy.child != nil {
 		w.proxy.child.stop(5 * time.Second)
 		w.proxy.transport.CloseIdleConnections()

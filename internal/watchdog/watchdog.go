@@ -29,6 +29,7 @@ type Watchdog struct {
 	readyFile *os.File  // pending ready notification (fjord_ready_fd)
 	writers   sync.Pool // *statusWriter
 	lines     sync.Pool // *[]byte for request log lines
+	reqLog    *requestLog
 }
 
 // New builds a watchdog from a validated configuration. It starts nothing.
@@ -52,6 +53,7 @@ func New(cfg Config, logger *slog.Logger) (*Watchdog, error) {
 		log:     logger.With("component", "watchdog", "mode", string(cfg.Mode)),
 		out:     log.New(cfg.Stderr, "", log.LstdFlags),
 		metrics: newMetrics(),
+		reqLog:  newRequestLog(cfg.Stderr, cfg.RequestLogDelay),
 	}
 	w.writers.New = func() any { return new(statusWriter) }
 	w.lines.New = func() any { b := make([]byte, 0, 256); return &b }
@@ -136,7 +138,7 @@ func (w *Watchdog) logRequest(r *http.Request, code int, d time.Duration) {
 		b = append(b, ']')
 	}
 	b = append(b, '\n')
-	_, _ = w.cfg.Stderr.Write(b)
+	w.reqLog.add(b)
 	*bp = b
 	w.lines.Put(bp)
 }
