@@ -1,0 +1,89 @@
+// Command bench measures a real fjord daemon: the invoke path through the
+// gateway against the same function called directly, cold starts from zero,
+// the daemon's footprint and deployment density. It prints a table and
+// writes docs/benchmarks.md.
+//
+//	go run ./bench          # full run (make bench)
+//	go run ./bench -smoke   # ~20 s version (make bench-smoke)
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// options are the command-line settings of one run.
+type options struct {
+	smoke     bool
+	bin       string
+	out       string
+	cell      time.Duration
+	conns     []int
+	coldRuns  int
+	density   int
+	langs     []string
+	keepState bool
+	hold      bool
+}
+
+func parseOptions(args []string) (options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	o := options{conns: []int{1, 50}, langs: []string{"go", "python3", "node"}}
+	fs.BoolVar(&o.smoke, "smoke", false, "short run (~20 s): 1 s cells, 5 cold starts, 50 functions")
+	fs.StringVar(&o.bin, "bin", envOr("FJORD_BIN", "bin/fjord"), "fjord binary to benchmark (env FJORD_BIN)")
+	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "report to write; empty to skip")
+	fs.DurationVar(&o.cell, "duration", 0, "load per cell (default 5s, smoke 1s)")
+	fs.IntVar(&o.coldRuns, "cold", 0, "cold starts per template (default 50, smoke 5)")
+	fs.IntVar(&o.density, "functions", 0, "functions deployed for density (default 500, smoke 50)")
+	fs.BoolVar(&o.keepState, "keep", false, "keep the temporary state dir")
+	fs.BoolVar(&o.hold, "hold", false, "deploy the functions, print the daemon's address and PID, wait for Ctrl-C (for profiling)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	def := func(v *int, full, smoke int) {
+		if *v == 0 {
+			*v = pick(o.smoke, smoke, full)
+		}
+	}
+	def(&o.coldRuns, 50, 5)
+	def(&o.density, 500, 50)
+	if o.cell == 0 {
+		o.cell = pick(o.smoke, time.Second, 5*time.Second)
+	}
+	return o, nil
+}
+
+func pick[T any](smoke bool, a, b T) T {
+	if smoke {
+		return a
+	}
+	return b
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	o, err := parseOptions(os.Args[1:])
+	if err != nil {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := run(ctx, o, log); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		stop()
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// report renders the results as the Markdown of docs/benchmarks.md.
+func report(o options, r *results) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	p("# fjord benchmarks\n\n")
+	p("Written by `go run ./bench%s` (`make bench%s`); do not edit by hand.\n\n", pick(o.smoke, " -smoke", ""), pick(o.smoke, "-smoke", ""))
+	p("%s", machine(r.started))
+	p("\n## Commands\n\n```sh\nCGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o bin/fjord ./cmd/fjord\ngo run ./bench %s\n```\n\n",
+		strings.Join(os.Args[1:], " "))
+	p("The bench starts `fjord serve --listen 127.0.0.1:<free port> --state-dir <temp>` (as %s), deploys its\n", whoami())
+	p("functions with `fjord new` + `fjord up`, drives load with vegeta v12 (in-process, unthrottled,\n")
+	p("N workers = N keep-alive connections, %s per cell; latencies are vegeta's t-digest quantiles)\n", o.cell)
+	p("and stops the daemon by PID at the end. Load generator, daemon and functions share the same cores.\n")
+	invokeSection(&b, r)
+	coldSection(&b, r, o)
+	footprintSection(&b, r)
+	densitySection(&b, r)
+	p("\n## Async\n\nn/a (async not implemented yet)\n")
+	targetsSection(&b, r)
+	return b.String()
+}
+
+func invokeSection(b *strings.Builder, r *results) {
+	fmt.Fprintf(b, "\n## Invoke path: gateway vs direct\n\n")
+	fmt.Fprintf(b, "Gateway = `GET /function/NAME` on the daemon (gateway → router → sandboxed replica's watchdog → handler).\n")
+	fmt.Fprintf(b, "Direct = the same image unpacked and run outside fjord: for go the compiled handler binary with `PORT`\n")
+	fmt.Fprintf(b, "(no watchdog); for bash `fjord watchdog` with the image's `fprocess` (classic: one fork per request).\n")
+	fmt.Fprintf(b, "For go, \"via watchdog\" is the same image behind an unsandboxed `fjord watchdog` (http mode): gateway − watchdog\n")
+	fmt.Fprintf(b, "is the cost of the daemon (gateway, router, sandbox), watchdog − direct the cost of the watchdog hop.\n\n")
+	fmt.Fprintf(b, "| template | conns | gateway req/s | direct req/s | ratio | gateway p50 | direct p50 | added p50 | gateway p99 | direct p99 | via watchdog req/s | via watchdog p50 | gateway ok |\n")
+	fmt.Fprintf(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, row := range r.invoke {
+		viaRPS, viaP50 := "–", "–"
+		if row.via != nil {
+			viaRPS, viaP50 = fmt.Sprintf("%.0f", row.via.rps), ms(row.via.p50)
+		}
+		fmt.Fprintf(b, "| %s | %d | %.0f | %.0f | %.2f× | %s | %s | %s | %s | %s | %s | %s | %.1f%% |\n",
+			row.template, row.conns, row.gw.rps, row.dir.rps, ratio(row.gw.rps, row.dir.rps),
+			ms(row.gw.p50), ms(row.dir.p50), ms(row.gw.p50-row.dir.p50), ms(row.gw.p99), ms(row.dir.p99),
+			viaRPS, viaP50, 100*row.gw.success)
+	}
+}
+
+func coldSection(b *strings.Builder, r *results, o options) {
+	fmt.Fprintf(b, "\n## Cold start (scale from zero)\n\n")
+	fmt.Fprintf(b, "A function deployed with `com.openfaas.scale.min: \"0\"` (image of the warm one); each sample is one\n")
+	fmt.Fprintf(b, "`GET /function/NAME` on a new connection, from send to the end of the 200, then scale to 0 and wait. %d starts per template.\n\n", o.coldRuns)
+	fmt.Fprintf(b, "| template | starts | failed | p50 | p99 | max | p99/p50 |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, c := range r.cold {
+		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %.1f |\n", c.template, len(c.samples), c.failures,
+			ms(c.quantile(.5)), ms(c.quantile(.99)), ms(c.quantile(1)), ratio(float64(c.quantile(.99)), float64(c.quantile(.5))))
+	}
+}
+
+func footprintSection(b *strings.Builder, r *results) {
+	peak := 0
+	for _, row := range r.invoke {
+		peak = max(peak, row.gw.peakRSS)
+	}
+	fmt.Fprintf(b, "\n## Footprint\n\n| measure | value |\n|---|---:|\n")
+	fmt.Fprintf(b, "| binary size (bin/fjord) | %.1f MB |\n", float64(r.binSize)/(1<<20))
+	fmt.Fprintf(b, "| `fjord serve` exec → first 200 from /healthz (fresh state dir) | %s |\n", ms(r.startup))
+	fmt.Fprintf(b, "| daemon VmRSS idle, no functions | %s |\n", mb(r.rssIdle))
+	fmt.Fprintf(b, "| daemon VmRSS idle, %d functions deployed | %s |\n", len(warmFns), mb(r.rssIdleDeployed))
+	fmt.Fprintf(b, "| daemon VmRSS peak under gateway load | %s |\n", mb(peak))
+}
+
+func densitySection(b *strings.Builder, r *results) {
+	d := r.density
+	fmt.Fprintf(b, "\n## Density\n\n%d functions deployed at zero replicas from one pushed image, one `POST /system/functions` at a time.\n\n", d.n)
+	fmt.Fprintf(b, "| measure | value |\n|---|---:|\n")
+	fmt.Fprintf(b, "| deploy %d | %s (%s each) |\n", d.n, ms(d.deploy), ms(d.deploy/time.Duration(max(d.n, 1))))
+	fmt.Fprintf(b, "| `GET /system/functions` (%d listed) | %s |\n", d.listed, ms(d.list))
+	fmt.Fprintf(b, "| remove %d | %s |\n", d.n, ms(d.del))
+	fmt.Fprintf(b, "| daemon VmRSS before → after deploy | %s → %s |\n", mb(d.rssBefore), mb(d.rssAfter))
+}
+
+func machine(t time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| date | %s |\n", t.Format(time.RFC3339))
+	fmt.Fprintf(&b, "| commit | %s |\n", gitCommit())
+	fmt.Fprintf(&b, "| CPU | %s, %d cores |\n", cpuModel(), runtime.NumCPU())
+	fmt.Fprintf(&b, "| memory | %s |\n", procField("/proc/meminfo", "MemTotal:"))
+	fmt.Fprintf(&b, "| kernel | %s |\n", readTrim("/proc/sys/kernel/osrelease"))
+	fmt.Fprintf(&b, "| Go | %s %s/%s |\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return b.String()
+}
+
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		c += " (working tree modified)"
+	}
+	return c
+}
+
+func cpuModel() string { return procField("/proc/cpuinfo", "model name") }
+
+func procField(path, key string) string {
+	b, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == strings.TrimSuffix(key, ":") {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func readTrim(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func whoami() string {
+	if os.Geteuid() == 0 {
+		return "root: functions sandboxed"
+	}
+	return "non-root: no sandbox"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
+func mb(kb int) string          { return fmt.Sprintf("%.1f MB", float64(kb)/1024) }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}

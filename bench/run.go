@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// results is everything one run measured.
+type results struct {
+	started                  time.Time
+	binSize                  int64
+	startup                  time.Duration
+	rssIdle, rssIdleDeployed int // kB
+	invoke                   []invokeRow
+	cold                     []coldResult
+	density                  densityResult
+}
+
+// run starts the daemon, measures, stops everything it started and reports.
+func run(ctx context.Context, o options, log *slog.Logger) error {
+	bin, err := filepath.Abs(o.bin)
+	if err != nil {
+		return fmt.Errorf("resolve binary: %w", err)
+	}
+	fi, err := os.Stat(bin)
+	if err != nil {
+		return fmt.Errorf("fjord binary (build it with `make build` or set FJORD_BIN): %w", err)
+	}
+	o.bin = bin
+	tmp, err := os.MkdirTemp("", "fjord-bench-")
+	if err != nil {
+		return fmt.Errorf("create temp dir: %w", err)
+	}
+	if o.keepState {
+		log.Info("keeping state", "dir", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	res := &results{started: time.Now().UTC(), binSize: fi.Size()}
+	if err := measure(ctx, o, log, tmp, res); err != nil {
+		return err
+	}
+	md := report(o, res)
+	fmt.Print(md)
+	if o.out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	log.Info("report written", "path", o.out)
+	return nil
+}
+
+func measure(ctx context.Context, o options, log *slog.Logger, tmp string, res *results) error {
+	log.Info("starting fjord serve", "bin", o.bin)
+	d, err := startDaemon(ctx, o.bin, filepath.Join(tmp, "state"))
+	if err != nil {
+		return err
+	}
+	defer d.stop()
+	res.startup = d.startup
+	if res.rssIdle, err = idleRSS(ctx, d); err != nil {
+		return err
+	}
+	fnDir := filepath.Join(tmp, "functions")
+	if err := os.MkdirAll(fnDir, 0o755); err != nil {
+		return fmt.Errorf("create function dir: %w", err)
+	}
+	log.Info("building and deploying functions", "templates", len(warmFns))
+	if err := deployWarm(ctx, d, fnDir); err != nil {
+		return fmt.Errorf("%w\ndaemon output:\n%s", err, tail(d.output(), 40))
+	}
+	if res.rssIdleDeployed, err = idleRSS(ctx, d); err != nil {
+		return err
+	}
+	if o.hold {
+		log.Info("holding; Ctrl-C to stop", "gateway", d.url("/function/bench-go"), "pid", d.cmd.Process.Pid, "functions", fnDir)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if err := measureInvoke(ctx, o, log, d, tmp, fnDir, res); err != nil {
+		return err
+	}
+	for _, lang := range o.langs {
+		log.Info("cold starts", "template", lang, "runs", o.coldRuns)
+		c, err := runCold(ctx, d, lang, o.coldRuns)
+		if err != nil {
+			return err
+		}
+		res.cold = append(res.cold, c)
+	}
+	st, err := d.status(ctx, "bench-go")
+	if err != nil {
+		return err
+	}
+	log.Info("density", "functions", o.density)
+	res.density, err = runDensity(ctx, d, o.density, st.Image)
+	return err
+}
+
+// measureInvoke runs the gateway-vs-direct cells for the go (http mode) and
+// bash (classic) templates. For go a third path, the same image behind an
+// unsandboxed `fjord watchdog`, splits the gateway's cost from the watchdog's.
+func measureInvoke(ctx context.Context, o options, log *slog.Logger, d *daemon, tmp, fnDir string, res *results) error {
+	cases := []struct {
+		name, tmpl, direct, kind, via string
+	}{
+		{"bench-go", "go (http mode)", "handler binary, PORT", "handler", "watchdog"},
+		{"bench-bash", "bash (classic)", "fjord watchdog, fprocess", "watchdog", ""},
+	}
+	for _, c := range cases {
+		root := filepath.Join(tmp, "direct-"+c.name)
+		layoutDir := filepath.Join(fnDir, "build", c.name)
+		urls := []string{d.url("/function/" + c.name)}
+		for _, kind := range []string{c.kind, c.via} {
+			if kind == "" {
+				continue
+			}
+			srv, err := startDirect(ctx, o.bin, layoutDir, root, kind)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", c.name, kind, err)
+			}
+			defer srv.stop()
+			urls = append(urls, srv.url)
+		}
+		log.Info("invoke load", "function", c.name, "cell", o.cell)
+		rows, err := runInvoke(ctx, d, o, c.tmpl, c.direct, urls)
+		if err != nil {
+			return err
+		}
+		res.invoke = append(res.invoke, rows...)
+	}
+	return nil
+}
+
+// idleRSS lets the daemon settle for a second and reads its VmRSS.
+func idleRSS(ctx context.Context, d *daemon) (int, error) {
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-time.After(time.Second):
+	}
+	kb, err := d.rssKB()
+	if err != nil {
+		return 0, errors.Join(err, fmt.Errorf("daemon output:\n%s", tail(d.output(), 20)))
+	}
+	return kb, nil
+}
+
+func tail(s string, lines int) string {
+	n := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			if n++; n > lines {
+				return s[i+1:]
+			}
+		}
+	}
+	return s
+}
