@@ -15,9 +15,8 @@ func report(o options, r *results) string {
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("# fjord benchmarks\n\n")
 	p("Written by `go run ./bench%s` (`make bench%s`); do not edit by hand.\n\n", pick(o.smoke, " -smoke", ""), pick(o.smoke, "-smoke", ""))
-	p("%s", machine(r.started))
-	p("\n## Commands\n\n```sh\nCGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o bin/fjord ./cmd/fjord\ngo run ./bench %s\n```\n\n",
-		strings.Join(os.Args[1:], " "))
+	p("%s", machine(r.started, r.loadStart))
+	p("\n## Commands\n\n```sh\n%s\n```\n\n", commandLine(o))
 	p("The bench starts `fjord serve --listen 127.0.0.1:<free port> --state-dir <temp>` (as %s), deploys its\n", whoami())
 	p("functions with `fjord new` + `fjord up`, drives load with vegeta v12 (in-process, unthrottled,\n")
 	p("N workers = N keep-alive connections, %s per cell; latencies are vegeta's t-digest quantiles)\n", o.cell)
@@ -86,15 +85,16 @@ func densitySection(b *strings.Builder, r *results) {
 	fmt.Fprintf(b, "| daemon VmRSS before → after deploy | %s → %s |\n", mb(d.rssBefore), mb(d.rssAfter))
 }
 
-func machine(t time.Time) string {
+func machine(t time.Time, loadStart string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
 	fmt.Fprintf(&b, "| date | %s |\n", t.Format(time.RFC3339))
 	fmt.Fprintf(&b, "| commit | %s |\n", gitCommit())
 	fmt.Fprintf(&b, "| CPU | %s, %d cores |\n", cpuModel(), runtime.NumCPU())
-	fmt.Fprintf(&b, "| memory | %s |\n", procField("/proc/meminfo", "MemTotal:"))
+	fmt.Fprintf(&b, "| memory | %s |\n", memTotal())
 	fmt.Fprintf(&b, "| kernel | %s |\n", readTrim("/proc/sys/kernel/osrelease"))
 	fmt.Fprintf(&b, "| Go | %s %s/%s |\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "| load average at start / end | %s / %s |\n", loadStart, loadAvg())
 	return b.String()
 }
 
@@ -145,4 +145,29 @@ func ratio(a, b float64) float64 {
 		return 0
 	}
 	return a / b
+}
+
+// commandLine is what reproduces this run: the Makefile's build, then the bench.
+func commandLine(o options) string {
+	build := "make build   # CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -X …/version.Release=…' -o bin/fjord ./cmd/fjord"
+	run := strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " "))
+	if v := os.Getenv("FJORD_BIN"); v != "" {
+		build = "CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o " + v + " ./cmd/fjord"
+		run = "FJORD_BIN=" + v + " " + run
+	}
+	return build + "\n" + run
+}
+
+func memTotal() string {
+	var kb int
+	if _, err := fmt.Sscanf(procField("/proc/meminfo", "MemTotal:"), "%d kB", &kb); err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))
+}
+
+// loadAvg is the 1, 5 and 15 minute load average.
+func loadAvg() string {
+	f := strings.Fields(readTrim("/proc/loadavg"))
+	return strings.Join(f[:min(3, len(f))], " ")
 }

@@ -13,6 +13,7 @@ import (
 // results is everything one run measured.
 type results struct {
 	started                  time.Time
+	loadStart                string // /proc/loadavg: the machine is shared
 	binSize                  int64
 	startup                  time.Duration
 	rssIdle, rssIdleDeployed int // kB
@@ -41,7 +42,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	res := &results{started: time.Now().UTC(), binSize: fi.Size()}
+	res := &results{started: time.Now().UTC(), binSize: fi.Size(), loadStart: loadAvg()}
 	if err := measure(ctx, o, log, tmp, res); err != nil {
 		return err
 	}
