@@ -41,7 +41,7 @@ func freePort() (int, error) {
 }
 
 // startDaemon runs fjord serve on a free loopback port and waits until it is healthy.
-func startDaemon(ctx context.Context, bin, stateDir string) (*daemon, error) {
+func startDaemon(ctx context.Context, bin, stateDir string, env []string) (*daemon, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -51,6 +51,7 @@ func startDaemon(ctx context.Context, bin, stateDir string) (*daemon, error) {
 	d.cmd = exec.Command(bin, "serve", "--listen", d.addr, "--state-dir", stateDir)
 	d.cmd.Stdout, d.cmd.Stderr = &lockedWriter{d: d}, &lockedWriter{d: d}
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	d.cmd.Env = append(os.Environ(), env...)
 	t0 := time.Now()
 	if err := d.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start fjord serve: %w", err)

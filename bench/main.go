@@ -30,6 +30,7 @@ type options struct {
 	langs     []string
 	keepState bool
 	hold      bool
+	daemonEnv []string
 }
 
 func parseOptions(args []string) (options, error) {
@@ -43,6 +44,10 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.density, "functions", 0, "functions deployed for density (default 500, smoke 50)")
 	fs.BoolVar(&o.keepState, "keep", false, "keep the temporary state dir")
 	fs.BoolVar(&o.hold, "hold", false, "deploy the functions, print the daemon's address and PID, wait for Ctrl-C (for profiling)")
+	fs.Func("daemon-env", "KEY=VALUE added to fjord serve's environment (repeatable), e.g. GOGC=200", func(v string) error {
+		o.daemonEnv = append(o.daemonEnv, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -151,6 +151,9 @@ func ratio(a, b float64) float64 {
 func commandLine(o options) string {
 	build := "make build   # CGO_ENABLED=0 go build -trimpath -ldflags '-s -w -X …/version.Release=…' -o bin/fjord ./cmd/fjord"
 	run := strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " "))
+	if len(o.daemonEnv) > 0 {
+		run += "   # fjord serve ran with " + strings.Join(o.daemonEnv, " ")
+	}
 	if v := os.Getenv("FJORD_BIN"); v != "" {
 		build = "CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o " + v + " ./cmd/fjord"
 		run = "FJORD_BIN=" + v + " " + run
