@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/fjord-faas/fjord/internal/runtime"
 )
 
 // BenchmarkServeFunction compares a call through the router with a direct call
@@ -18,10 +20,19 @@ func BenchmarkServeFunction(b *testing.B) {
 		_, _ = w.Write([]byte("ok"))
 	})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	for _, bc := range []struct{ name, url string }{
-		{"direct", up.URL + "/"},
-		{"router", h.srv.URL + "/function/fn.openfaas-fn"},
+	upAddr := up.Listener.Addr().String()
+	for _, bc := range []struct {
+		name, url string
+		ep        runtime.Endpoint
+	}{
+		{"direct", up.URL + "/", runtime.Endpoint{}},
+		{"router", h.srv.URL + "/function/fn.openfaas-fn", runtime.Endpoint{ID: "r1", Address: upAddr}},
+		// The same replica as an Endpoint.Direct: the router adds X-Duration-Seconds.
+		{"router-direct-ep", h.srv.URL + "/function/fn.openfaas-fn", runtime.Endpoint{ID: "r1", Address: "127.0.0.1:1", Direct: upAddr}},
 	} {
+		if bc.ep.ID != "" {
+			h.router.UpdateEndpoints(fnRef, []runtime.Endpoint{bc.ep})
+		}
 		b.Run(bc.name, func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
 			b.ReportAllocs()

@@ -13,10 +13,11 @@ import (
 // errNoEndpoints: no replica became ready within the function's timeout.
 var errNoEndpoints = errors.New("no endpoints available")
 
-// endpoint is one ready replica with its in-flight call count.
+// endpoint is one ready replica with its in-flight call count. direct, when
+// set, is the function's own server, called instead of the watchdog at addr.
 type endpoint struct {
-	id, addr string
-	inflight atomic.Int64
+	id, addr, direct string
+	inflight         atomic.Int64
 }
 
 // endpointSet is an immutable snapshot of a function's ready endpoints.
@@ -57,7 +58,7 @@ func (f *function) update(eps []runtime.Endpoint) {
 	for _, e := range eps {
 		ep := findEndpoint(old.eps, e)
 		if ep == nil {
-			ep = &endpoint{id: e.ID, addr: e.Address}
+			ep = &endpoint{id: e.ID, addr: e.Address, direct: e.Direct}
 		}
 		next.eps = append(next.eps, ep)
 	}
@@ -69,7 +70,7 @@ func (f *function) update(eps []runtime.Endpoint) {
 
 func findEndpoint(eps []*endpoint, e runtime.Endpoint) *endpoint {
 	for _, ep := range eps {
-		if ep.id == e.ID && ep.addr == e.Address {
+		if ep.id == e.ID && ep.addr == e.Address && ep.direct == e.Direct {
 			return ep
 		}
 	}

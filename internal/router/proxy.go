@@ -21,6 +21,14 @@ const (
 	HeaderCallID    = "X-Call-Id"
 	HeaderStartTime = "X-Start-Time"
 	HeaderServedBy  = "X-Served-By"
+	// HeaderDuration is the time the function took to answer, in seconds ("%f");
+	// the watchdog sets it, or the router on the direct path.
+	HeaderDuration = "X-Duration-Seconds"
+	// HeaderTimeout marks the router's own 504 when a function called on the
+	// direct path exceeds its timeout (the watchdog's carries X-OpenFaaS-Internal).
+	HeaderTimeout = "X-Fjord-Timeout"
+	// HeaderCallTimeout, sent by a caller, shortens the function's timeout.
+	HeaderCallTimeout = "X-Timeout"
 )
 
 type callKey struct{}
@@ -28,6 +36,8 @@ type callKey struct{}
 // call is the per-request state the proxy callbacks share; pooled.
 type call struct {
 	ep            *endpoint
+	target        string    // host:port the call goes to: ep.direct or ep.addr
+	sent          time.Time // when the call was handed to the proxy (direct path)
 	path, rawPath string
 	callID, start string
 	reqType       string
@@ -75,10 +85,31 @@ func (r *Router) ServeFunction(w http.ResponseWriter, req *http.Request, ref run
 	c.ep.inflight.Add(1)
 	defer c.ep.inflight.Add(-1)
 
-	ctx, cancel := context.WithTimeout(req.Context(), timeout+r.cfg.TimeoutMargin)
+	// Through the watchdog, its own 504 should reach the caller first; on the
+	// direct path the router enforces the function's timeout itself.
+	limit := timeout + r.cfg.TimeoutMargin
+	c.target = c.ep.addr
+	if c.ep.direct != "" {
+		c.target, limit = c.ep.direct, callTimeout(req, timeout)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), limit)
 	defer cancel()
 	c.code = http.StatusBadGateway // until a response arrives
+	c.sent = time.Now()
 	r.proxy.ServeHTTP(w, req.WithContext(context.WithValue(ctx, callKey{}, c)))
+}
+
+// callTimeout is the function's timeout, shortened by a valid X-Timeout the
+// way the watchdog does it.
+func callTimeout(req *http.Request, timeout time.Duration) time.Duration {
+	v := req.Header[HeaderCallTimeout]
+	if len(v) == 0 {
+		return timeout
+	}
+	if d, err := time.ParseDuration(v[0]); err == nil && d > 0 && d < timeout {
+		return d
+	}
+	return timeout
 }
 
 // setPath fills the upstream path; false when path has a bad escape.
@@ -134,7 +165,7 @@ func (r *Router) rewrite(pr *httputil.ProxyRequest) {
 	c := pr.In.Context().Value(callKey{}).(*call)
 	out := pr.Out
 	out.URL.Scheme = "http"
-	out.URL.Host = c.ep.addr
+	out.URL.Host = c.target
 	out.URL.Path = c.path
 	out.URL.RawPath = c.rawPath
 	h := out.Header
@@ -164,6 +195,11 @@ func (r *Router) modifyResponse(resp *http.Response) error {
 	h.Set(HeaderCallID, c.callID)
 	h.Set(HeaderStartTime, c.start)
 	h[HeaderServedBy] = r.servedBy
+	if c.ep.direct != "" {
+		if _, ok := h[HeaderDuration]; !ok {
+			h[HeaderDuration] = []string{strconv.FormatFloat(time.Since(c.sent).Seconds(), 'f', 6, 64)}
+		}
+	}
 	switch resp.StatusCode {
 	case http.StatusSwitchingProtocols, http.StatusNoContent, http.StatusNotModified:
 		return nil
@@ -178,16 +214,24 @@ func (r *Router) modifyResponse(resp *http.Response) error {
 	return nil
 }
 
-// proxyError answers 502 with an empty body when the replica fails or times out.
+// proxyError answers 502 with an empty body when the replica fails or times
+// out, or 504 with X-Fjord-Timeout when a direct call exceeds its timeout.
 func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error) {
 	c := req.Context().Value(callKey{}).(*call)
-	c.code = http.StatusBadGateway
-	if !errors.Is(err, context.Canceled) {
-		r.log.Warn("replica call failed", "endpoint", c.ep.id, "addr", c.ep.addr, "err", err)
-	}
 	h := w.Header()
 	h.Set(HeaderCallID, c.callID)
 	h.Set(HeaderStartTime, c.start)
 	h[HeaderServedBy] = r.servedBy
+	if c.ep.direct != "" && errors.Is(req.Context().Err(), context.DeadlineExceeded) {
+		c.code = http.StatusGatewayTimeout
+		h.Set(HeaderTimeout, "1")
+		h.Set(HeaderDuration, strconv.FormatFloat(time.Since(c.sent).Seconds(), 'f', 6, 64))
+		http.Error(w, "Function exceeded its timeout.", http.StatusGatewayTimeout)
+		return
+	}
+	c.code = http.StatusBadGateway
+	if !errors.Is(err, context.Canceled) {
+		r.log.Warn("replica call failed", "endpoint", c.ep.id, "addr", c.target, "err", err)
+	}
 	w.WriteHeader(http.StatusBadGateway)
 }

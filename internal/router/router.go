@@ -1,7 +1,10 @@
 // Package router is the invoke hot path: it keeps each function's ready
 // endpoints (pushed by the runtime), holds calls to a function scaled to zero
 // until a replica is ready, balances over replicas by least in-flight calls and
-// proxies each call through a shared keep-alive transport.
+// proxies each call through a shared keep-alive transport. When a replica's
+// endpoint has a Direct address, calls go straight to the function's own server
+// and the router does what the watchdog would have: X-Duration-Seconds on the
+// response and the function's timeout (504 with X-Fjord-Timeout: 1).
 package router
 
 import (
@@ -23,7 +26,8 @@ import (
 // gateway.FunctionInfo is an alias of it.
 type FunctionInfo struct {
 	// Timeout is the function's own limit (from its exec_timeout / write_timeout env),
-	// used for the gateway's upstream timeout and the scale-from-zero wait.
+	// used for the gateway's upstream timeout and the scale-from-zero wait. On the
+	// direct path (runtime.Endpoint.Direct) the router enforces it with a 504.
 	Timeout time.Duration
 	// ReadyPath is the readiness path annotation, if any.
 	ReadyPath string
@@ -51,8 +55,9 @@ type Config struct {
 	MaxIdleConnsPerHost int
 	// DefaultTimeout applies to functions whose FunctionInfo.Timeout is zero.
 	DefaultTimeout time.Duration
-	// TimeoutMargin is added to a function's timeout for the upstream call, so the
-	// watchdog's own 408/504 reaches the caller before the gateway gives up.
+	// TimeoutMargin is added to a function's timeout for a call through the
+	// watchdog, so the watchdog's own 504 reaches the caller before the gateway
+	// gives up. Direct calls get no margin: the router is the one to answer 504.
 	TimeoutMargin time.Duration
 	// Transport overrides the pooled transport (tests); nil builds one.
 	Transport http.RoundTripper

@@ -115,6 +115,10 @@ func (s Status) Available() int {
 type Endpoint struct {
 	ID      string
 	Address string // host:port of the watchdog
+	// Direct is the host:port of the function's own HTTP server when calls may
+	// bypass the watchdog; empty otherwise. The watchdog at Address still
+	// supervises the replica (health, lock, restarts, process lifetime).
+	Direct string
 }
 
 // EndpointListener receives the full set of ready endpoints of a function every

@@ -43,7 +43,9 @@ type Config struct {
 	MetricsPort int
 	// ListenFD, when >= 0, is an inherited listening socket used instead of Port.
 	ListenFD int
-	// ReadyFD, when >= 0, is an inherited fd that gets "\n" once the watchdog is ready.
+	// ReadyFD, when >= 0, is an inherited fd that gets "\n" once the watchdog
+	// is ready, or "upstream=127.0.0.1:PORT\n" when calls may bypass it (http
+	// mode with AutoUpstream and no data-path-only option set).
 	ReadyFD int
 	// Listener, when set (embedding, tests), is used instead of ListenFD and Port.
 	Listener net.Listener

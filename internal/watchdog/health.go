@@ -80,14 +80,20 @@ func (w *Watchdog) serveReady(rw http.ResponseWriter, r *http.Request) {
 	rw.WriteHeader(http.StatusOK)
 }
 
-// notifyReady writes "\n" to the inherited ready fd and closes it.
+// notifyReady writes the ready message to the inherited ready fd and closes it:
+// "upstream=HOST:PORT\n" when calls may go straight to the function process
+// (see directUpstream), else a bare "\n".
 func (w *Watchdog) notifyReady() error {
 	if w.readyFile == nil {
 		return nil
 	}
 	f := w.readyFile
 	w.readyFile = nil
-	_, err := f.Write([]byte("\n"))
+	msg := "\n"
+	if up := w.directUpstream(); up != "" {
+		msg = "upstream=" + up + "\n"
+	}
+	_, err := f.Write([]byte(msg))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -108,4 +114,17 @@ func inheritedFile(fd int, name string) (*os.File, error) {
 	}
 	syscall.CloseOnExec(fd)
 	return os.NewFile(uintptr(fd), name+strconv.Itoa(fd)), nil
+}
+
+// directUpstream is the function process's loopback host:port when a caller
+// may bypass the watchdog: http mode with fjord_auto_upstream, and nothing
+// configured that only the watchdog's data path enforces (max_inflight,
+// request body buffering, call ids in the request log). "" otherwise.
+func (w *Watchdog) directUpstream() string {
+	c := w.cfg
+	if w.proxy == nil || !c.AutoUpstream || w.proxy.target == nil ||
+		c.MaxInflight > 0 || c.BufferBody || c.LogCallID {
+		return ""
+	}
+	return w.proxy.target.Host
 }

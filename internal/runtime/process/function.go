@@ -31,6 +31,36 @@ type function struct {
 	roll     context.CancelFunc
 	removed  bool
 	usage    map[string]usageSample
+	// direct holds the function process's own address of replicas that may be
+	// called without their watchdog, with the watchdog address it belongs to.
+	direct map[*replica]directRoute
+}
+
+// directRoute is a replica's direct address, valid while its watchdog is at via.
+type directRoute struct{ via, to string }
+
+// setDirect records that the replica whose watchdog is at via serves calls at to.
+func (f *function) setDirect(r *replica, via, to string) {
+	f.mu.Lock()
+	f.direct[r] = directRoute{via: via, to: to}
+	f.mu.Unlock()
+}
+
+// clearDirect forgets the direct address of r's run whose watchdog was at via.
+func (f *function) clearDirect(r *replica, via string) {
+	f.mu.Lock()
+	if d, ok := f.direct[r]; ok && d.via == via {
+		delete(f.direct, r)
+	}
+	f.mu.Unlock()
+}
+
+// directOf is r's direct address for its current run; f.mu is held.
+func (f *function) directOf(r *replica) string {
+	if d, ok := f.direct[r]; ok && d.via == r.address {
+		return d.to
+	}
+	return ""
 }
 
 func (rt *Runtime) newFunction(ref runtime.Ref) *function {
@@ -41,6 +71,7 @@ func (rt *Runtime) newFunction(ref runtime.Ref) *function {
 		kick:     make(chan struct{}, 1),
 		stopping: map[*replica]struct{}{},
 		usage:    map[string]usageSample{},
+		direct:   map[*replica]directRoute{},
 	}
 }
 

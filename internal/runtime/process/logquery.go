@@ -24,6 +24,7 @@ type snapshotFile struct {
 // that receives every line appended after them (no line is lost or repeated).
 func (s *logStore) query(q runtime.LogQuery) ([]runtime.LogEntry, *logSub) {
 	s.mu.Lock()
+	s.flushAll() // buffered lines are "written so far" too
 	snaps := s.snapshot(q.Instance)
 	var sub *logSub
 	if q.Follow && !s.closed {

@@ -1,9 +1,14 @@
 package process
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime"
@@ -22,11 +27,16 @@ const (
 // health periodically until ctx ends (the process exited).
 func (r *replica) watchReady(ctx context.Context, readyR *os.File, addr string) {
 	defer readyR.Close()
-	if !r.waitReady(ctx, readyR, addr) {
+	ok, upstream := r.waitReady(ctx, readyR, addr)
+	if !ok {
 		return
 	}
 	if p := r.rev.spec.ReadyPath; p != "" && !r.poll(ctx, addr, p) {
 		return
+	}
+	if upstream != "" && directAllowed(r.rev) {
+		r.f.setDirect(r, addr, upstream)
+		defer r.f.clearDirect(r, addr)
 	}
 	if !r.setReady(ctx, true, "") {
 		return
@@ -35,29 +45,97 @@ func (r *replica) watchReady(ctx context.Context, readyR *os.File, addr string) 
 }
 
 // waitReady returns true when the watchdog wrote to its ready pipe or, failing
-// that, answers /_/health.
-func (r *replica) waitReady(ctx context.Context, readyR *os.File, addr string) bool {
-	got := make(chan bool, 1)
-	go func() {
-		b := make([]byte, 1)
-		n, _ := readyR.Read(b)
-		got <- n > 0
-	}()
+// that, answers /_/health; upstream is the function's own address when the
+// watchdog reported one.
+func (r *replica) waitReady(ctx context.Context, readyR *os.File, addr string) (ok bool, upstream string) {
+	got := make(chan readyMsg, 1)
+	go func() { got <- readReady(readyR) }()
 	fallback := time.NewTimer(pipeGrace)
 	defer fallback.Stop()
-	for {
-		select {
-		case ok := <-got:
-			if ok {
-				return true
-			}
-			return r.poll(ctx, addr, "/_/health") // pipe closed without a word
-		case <-fallback.C:
-			return r.poll(ctx, addr, "/_/health")
-		case <-ctx.Done():
+	select {
+	case m := <-got:
+		if m.ok {
+			return true, m.upstream
+		}
+		return r.poll(ctx, addr, "/_/health"), "" // pipe closed without a word
+	case <-fallback.C:
+		return r.poll(ctx, addr, "/_/health"), ""
+	case <-ctx.Done():
+		return false, ""
+	}
+}
+
+// readyMsg is what a watchdog wrote on its ready pipe.
+type readyMsg struct {
+	ok       bool   // it wrote something: it is ready
+	upstream string // host:port of the function's own server, if reported
+}
+
+// readReady reads the ready message: "\n", or "upstream=HOST:PORT\n" from a
+// watchdog whose function may be called directly. EOF before any byte means
+// the watchdog gave up (or cannot signal).
+func readReady(rd io.Reader) readyMsg {
+	buf := make([]byte, 0, 128)
+	for len(buf) < cap(buf) {
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if bytes.IndexByte(buf, '\n') >= 0 || err != nil {
+			break
+		}
+	}
+	return parseReady(buf)
+}
+
+// parseReady interprets a ready message; anything but a valid loopback
+// "upstream=" line still means ready, without a direct address.
+func parseReady(b []byte) readyMsg {
+	if len(b) == 0 {
+		return readyMsg{}
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	v, found := bytes.CutPrefix(line, []byte("upstream="))
+	if !found {
+		return readyMsg{ok: true}
+	}
+	host, port, err := net.SplitHostPort(string(v))
+	ip := net.ParseIP(host)
+	if err != nil || ip == nil || !ip.IsLoopback() {
+		return readyMsg{ok: true}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+		return readyMsg{ok: true}
+	}
+	return readyMsg{ok: true, upstream: string(v)}
+}
+
+// directAllowed reports whether calls to a replica of rev may bypass its
+// watchdog: not when the function relies on something only the watchdog's data
+// path does (max_inflight's 429s, request body buffering, call ids in the
+// request log), nor when the image sets a timeout the function's own env does
+// not (the router enforces the timeout the control plane derives from the
+// function's env only, so the image's would be lost).
+func directAllowed(rev *revision) bool {
+	env := map[string]string{}
+	for _, kv := range rev.bundle.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	if timeoutEnv(rev.spec.Env) == "" && timeoutEnv(env) != "" {
+		return false
+	}
+	for k, v := range rev.spec.Env {
+		env[k] = v
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(env["max_inflight"])); err == nil && n > 0 {
+		return false
+	}
+	for _, k := range [...]string{"buffer_http", "http_buffer_req_body", "log_callid"} {
+		if b, err := strconv.ParseBool(env[k]); err == nil && b {
 			return false
 		}
 	}
+	return true
 }
 
 // poll probes path until it answers 2xx or ctx ends, backing off from
@@ -137,4 +215,15 @@ func (r *replica) liveness(ctx context.Context, addr string) {
 			return
 		}
 	}
+}
+
+// timeoutEnv is the timeout setting the control plane reads: exec_timeout,
+// else write_timeout; "" when neither is set.
+func timeoutEnv(env map[string]string) string {
+	for _, k := range [...]string{"exec_timeout", "write_timeout"} {
+		if v := strings.TrimSpace(env[k]); v != "" {
+			return k + "=" + v
+		}
+	}
+	return ""
 }

@@ -103,7 +103,7 @@ func (f *function) publish() {
 		for _, rs := range [][]*replica{f.retiring, f.replicas} {
 			for _, r := range rs {
 				if r.state == runtime.StateReady {
-					eps = append(eps, runtime.Endpoint{ID: r.id, Address: r.address})
+					eps = append(eps, runtime.Endpoint{ID: r.id, Address: r.address, Direct: f.directOf(r)})
 				}
 			}
 		}

@@ -1,6 +1,7 @@
 // Command fakewatchdog is a minimal classic watchdog for the process runtime's
 // tests: it honours fjord_listen_fd and fjord_ready_fd, serves /_/health and
-// forks fprocess per call with the body on stdin.
+// forks fprocess per call with the body on stdin. With fake_direct=1 it
+// reports its own address as the function's upstream on the ready pipe.
 package main
 
 import (
@@ -47,7 +48,11 @@ func main() {
 	}()
 	if fd, err := strconv.Atoi(os.Getenv("fjord_ready_fd")); err == nil {
 		f := os.NewFile(uintptr(fd), "ready")
-		f.Write([]byte("\n"))
+		msg := "\n"
+		if os.Getenv("fake_direct") == "1" { // claim to be its own function server
+			msg = "upstream=" + ln.Addr().String() + "\n"
+		}
+		f.Write([]byte(msg))
 		f.Close()
 	}
 	fmt.Println("fake watchdog serving on", ln.Addr())
