@@ -121,7 +121,7 @@ func (w *Watchdog) shutdown(srv, metricsSrv *http.Server, drain bool) error {
 	closeServer(metricsSrv)
 	w.reqLog.flush()
 	if w.proxy != nil && w.proxy.child != nil {
-		w.proxy.child.stop(5 * time.Second)
+		w.proxy.child.stop(w.cfg.WriteTimeout) // the function drains its own calls in flight
 		w.proxy.transport.CloseIdleConnections()
 	}
 	w.log.Info("watchdog stopped")

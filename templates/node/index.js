@@ -134,5 +134,6 @@ async function serve (req, res) {
 
 const port = Number(process.env.PORT || 3000)
 const server = http.createServer((req, res) => { serve(req, res) })
-server.listen(port, '0.0.0.0')
+// Loopback only: the watchdog (or fjord's router) is the one caller.
+server.listen(port, '127.0.0.1')
 process.on('SIGTERM', () => server.close(() => process.exit(0)))

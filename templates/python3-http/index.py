@@ -2,7 +2,9 @@
 # that the watchdog forwards requests to. Runs on the host's Python 3.
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -68,6 +70,19 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def serve(self):
+        with _calls:
+            global _in_flight
+            _in_flight += 1
+        try:
+            self.serve_call()
+        finally:
+            with _calls:
+                _in_flight -= 1
+                _calls.notify_all()
+            if _stopping.is_set():
+                self.close_connection = True
+
+    def serve_call(self):
         body = self.read_body()
         parts = urlsplit(self.path)
         query = {k: v[0] if len(v) == 1 else v for k, v in parse_qs(parts.query).items()}
@@ -102,6 +117,13 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = serve
 
 
+# Calls in flight, so that SIGTERM lets them finish (idle keep-alive connections
+# are daemon threads and do not hold the exit up).
+_calls = threading.Condition()
+_in_flight = 0
+_stopping = threading.Event()
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -109,8 +131,19 @@ class Server(ThreadingHTTPServer):
 
 def main():
     port = int(os.getenv("PORT", "5000"))
-    server = Server(("0.0.0.0", port), Handler)
+    # Loopback only: the watchdog (or fjord's router) is the one caller.
+    server = Server(("127.0.0.1", port), Handler)
+
+    def stop(signum, frame):
+        _stopping.set()
+        # shutdown() waits for serve_forever() to return, so it cannot run on this thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
     server.serve_forever()
+    with _calls:
+        _calls.wait_for(lambda: _in_flight == 0, timeout=30)
+    server.server_close()
 
 
 if __name__ == "__main__":

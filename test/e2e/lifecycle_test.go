@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -228,4 +229,78 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Errorf("replica process %d outlived the daemon", pid)
 		}
 	}
+}
+
+const slowHandler = `import time
+
+def handle(event, context):
+    time.sleep(0.2)
+    return {"statusCode": 200, "body": "ok " + context.hostname}
+`
+
+// TestZeroDowntimeUpdate redeploys and scales down an http-mode function (served
+// on the direct path) while calls are in flight: no call may fail.
+func TestZeroDowntimeUpdate(t *testing.T) {
+	d := startDaemon(t)
+	d.login(t)
+	dir := t.TempDir()
+	d.mustCLI(t, dir, "", "new", "steady", "--lang", "python3-http")
+	if err := os.WriteFile(filepath.Join(dir, "steady", "handler.py"), []byte(slowHandler), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.mustCLI(t, dir, "", "up")
+	scale(t, d, "steady", 2)
+	waitAvailable(t, d, "steady", 2)
+	before := map[string]bool{}
+	for _, in := range status(t, d, "steady").Instances {
+		before[in.ID] = true
+	}
+
+	stop := make(chan struct{})
+	var mu sync.Mutex
+	var calls int
+	var failures []string
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				code, body, _ := invoke(t, "GET", d.url("/function/steady"), "")
+				mu.Lock()
+				calls++
+				if code != 200 {
+					failures = append(failures, fmt.Sprintf("%d %q", code, body))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	d.mustCLI(t, dir, "", "up") // a new revision: every replica is replaced
+	waitFor(t, "all replicas replaced", 60*time.Second, func() bool {
+		st := status(t, d, "steady")
+		if st.AvailableReplicas != 2 || len(st.Instances) != 2 {
+			return false
+		}
+		for _, in := range st.Instances {
+			if before[in.ID] {
+				return false
+			}
+		}
+		return true
+	})
+	scale(t, d, "steady", 1)
+	waitAvailable(t, d, "steady", 1)
+	time.Sleep(300 * time.Millisecond) // let calls run on the remaining replica
+	close(stop)
+	wg.Wait()
+	if calls < 10 || len(failures) > 0 {
+		t.Fatalf("%d calls during update and scale-down, %d failed: %v", calls, len(failures), failures)
+	}
+	t.Logf("%d calls during update and scale-down, none failed", calls)
 }
