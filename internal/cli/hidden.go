@@ -1,7 +1,11 @@
 package cli
 
 import (
+	"context"
+	"log/slog"
+
 	"github.com/fjord-faas/fjord/internal/sandbox"
+	"github.com/fjord-faas/fjord/internal/watchdog"
 	"github.com/spf13/cobra"
 )
 
@@ -12,7 +16,9 @@ func hiddenCmds() []*cobra.Command {
 }
 
 // newSandboxInitCmd is the first program inside a replica's namespaces: it
-// builds the replica's root and execs the function (see sandbox.Init).
+// builds the replica's root and execs the function (see sandbox.Init). A
+// replica of a host-runtime image runs "fjord watchdog": the init runs the
+// watchdog itself instead of starting the binary a second time.
 func newSandboxInitCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:                sandbox.InitCommand + " SPEC_FD ERR_FD",
@@ -21,8 +27,22 @@ func newSandboxInitCmd() *cobra.Command {
 		DisableFlagParsing: true,
 		SilenceUsage:       true,
 		Args:               cobra.ExactArgs(2),
-		RunE: func(_ *cobra.Command, args []string) error {
-			return sandbox.Init(args)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return sandbox.Init(cmd.Context(), args, runWatchdog)
 		},
 	}
+}
+
+// runWatchdog is the sandbox's in-process runner for "fjord watchdog": the
+// same configuration and logger as newWatchdogCmd, read from env.
+func runWatchdog(_, env []string) (func(context.Context) error, error) {
+	cfg, err := watchdog.ConfigFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	w, err := watchdog.New(cfg, slog.Default())
+	if err != nil {
+		return nil, err
+	}
+	return w.Run, nil
 }

@@ -185,3 +185,29 @@ func TestLogs(t *testing.T) {
 		t.Fatal("orchestration")
 	}
 }
+
+// TestWakeUpStoreFailureScalesBack checks that a wake-up whose new target
+// cannot be stored fails and leaves the runtime at the stored zero, although
+// the runtime was scaled up before the write.
+func TestWakeUpStoreFailureScalesBack(t *testing.T) {
+	ctx := context.Background()
+	rt := newFake()
+	svc, st := fixture(t, t.TempDir(), rt)
+	if err := svc.Deploy(ctx, deployment("fn", map[string]string{api.LabelScaleMin: "0"}), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.WakeUp(ctx, ref("fn")); err == nil {
+		t.Fatal("wake-up succeeded with a closed store")
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if got := rt.specs[ref("fn")].Replicas; got != 0 {
+		t.Fatalf("runtime left at %d replicas, want 0", got)
+	}
+	if rt.scales != 2 {
+		t.Fatalf("runtime scaled %d times, want up and back", rt.scales)
+	}
+}

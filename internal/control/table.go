@@ -129,24 +129,73 @@ func (s *Service) WakeUp(ctx context.Context, ref runtime.Ref) error {
 
 var errNoChange = errors.New("no change")
 
+// wakeUp starts the replicas before the new target is durable: the runtime is
+// scaled while the store write (a bbolt commit with fsync) runs alongside, so
+// the fsync is not on the cold-start path. This is crash-safe because the
+// store stays the only source of truth: replicas die with the daemon, and a
+// restart restores the stored target. A crash before the commit leaves the
+// function at zero, as if the wake-up never happened, and the next call wakes
+// it again; a failed commit scales the runtime back to the stored count and
+// fails the wake-up, as before. The function's lock is held throughout, so no
+// deploy, scale or remove interleaves.
 func (s *Service) wakeUp(ctx context.Context, ref runtime.Ref) error {
 	unlock := s.lock(ref)
 	defer unlock()
+	e, ok := s.entry(ref)
+	if !ok {
+		return fmt.Errorf("function %s in namespace %s: %w", ref.Name, ref.Namespace, api.ErrNotFound)
+	}
+	if e.replicas > 0 {
+		return nil
+	}
+	n := max(e.scale.Min, 1)
+	stored := make(chan storedRecord, 1)
+	go func() { stored <- s.storeWake(ctx, ref, n) }()
+	s.log.Info("scaling from zero", "function", ref.String(), "replicas", n)
+	scaleErr := s.rt.Scale(ctx, ref, n)
+	res := <-stored
+	if res.err != nil {
+		if scaleErr == nil {
+			s.scaleBack(ctx, ref)
+		}
+		return fmt.Errorf("wake up function %s: %w", ref, res.err)
+	}
+	s.setEntry(ref, &res.rec)
+	if res.rec.Replicas != n || errors.Is(scaleErr, runtime.ErrNotFound) {
+		// The runtime lost the function, or the store disagreed: hand it the stored record.
+		return s.scaleRuntime(ctx, res.rec)
+	}
+	if scaleErr != nil {
+		return fmt.Errorf("scale function %s: %w", ref, scaleErr)
+	}
+	return nil
+}
+
+type storedRecord struct {
+	rec store.FunctionRecord
+	err error
+}
+
+// storeWake persists n replicas for a function at zero; a function that is
+// not at zero in the store is returned unchanged.
+func (s *Service) storeWake(ctx context.Context, ref runtime.Ref, n int) storedRecord {
 	rec, err := s.store.UpdateFunction(ctx, ref.Namespace, ref.Name, func(r *store.FunctionRecord) error {
 		if r.Replicas > 0 {
 			return errNoChange
 		}
-		r.Replicas = max(api.ParseScale(r.Deployment.LabelMap()).Min, 1)
+		r.Replicas = n
 		r.UpdatedAt = s.now()
 		return nil
 	})
 	if errors.Is(err, errNoChange) {
-		return nil
+		rec, err = s.store.GetFunction(ctx, ref.Namespace, ref.Name)
 	}
-	if err != nil {
-		return fmt.Errorf("wake up function %s: %w", ref, err)
+	return storedRecord{rec: rec, err: err}
+}
+
+// scaleBack returns the runtime to zero after a wake-up that could not be stored.
+func (s *Service) scaleBack(ctx context.Context, ref runtime.Ref) {
+	if err := s.rt.Scale(ctx, ref, 0); err != nil {
+		s.log.Warn("scale back after failed wake-up", "function", ref.String(), "err", err)
 	}
-	s.setEntry(ref, &rec)
-	s.log.Info("scaling from zero", "function", ref.String(), "replicas", rec.Replicas)
-	return s.scaleRuntime(ctx, rec)
 }

@@ -44,6 +44,12 @@ type Config struct {
 	// WorkRoot, when set, is the parent of the replicas' work dirs:
 	// CleanupStale removes everything in it. Leave empty if it is shared.
 	WorkRoot string
+	// InProcess lists the arguments (after the program name) with which a
+	// launch of the daemon's own binary is run inside the init process instead
+	// of exec'ing it again, e.g. {"watchdog"}: this saves one start-up of the
+	// binary per replica. It applies to host-root launches only, and only when
+	// Init was given a Runner; nil always execs.
+	InProcess []string
 	// Logger receives warnings; nil discards them.
 	Logger *slog.Logger
 }
@@ -57,6 +63,7 @@ func Default() Config {
 		CgroupPrefix: "fjord",
 		CgroupRoot:   "/sys/fs/cgroup",
 		PidsLimit:    1024,
+		InProcess:    []string{"watchdog"},
 	}
 }
 

@@ -21,10 +21,12 @@ import (
 // binary with InitCommand, as the daemon re-executes itself.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == InitCommand {
-		if err := Init(os.Args[2:]); err != nil {
+		// Init returns only after a failed start or an in-process run.
+		if err := Init(context.Background(), os.Args[2:], testRunner); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
 		}
-		os.Exit(1)
+		os.Exit(0)
 	}
 	if os.Getenv(helperEnv) != "" {
 		os.Exit(runHelper())

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,13 +36,23 @@ type initSpec struct {
 	HideDirs     []string
 	Hostname     string
 	UID, GID     uint32
+	// InProcess: Path is the daemon's own binary and Init may run it in-process.
+	InProcess bool
 }
+
+// Runner runs a program inside the init process instead of exec'ing it (see
+// Config.InProcess). Init calls it once the root is built, privileges are
+// dropped on every thread and the process environment is exactly env; args
+// are the launch's Args. An error from Runner is reported to the parent as a
+// failed start; otherwise the returned function runs the program until it ends.
+type Runner func(args, env []string) (run func(context.Context) error, err error)
 
 // Init is the body of the hidden "sandbox-init" command. args are the spec
 // and error pipe fds. It runs as PID 1 of the replica's namespaces, builds
-// the root, drops privileges and execs the function; it returns only on failure,
-// after reporting the error to the parent through the error pipe.
-func Init(args []string) error {
+// the root, drops privileges and execs the function, or, for an in-process
+// launch with a non-nil runner, runs it here until it ends. A failed start is
+// reported to the parent through the error pipe and returned.
+func Init(ctx context.Context, args []string, runner Runner) error {
 	// Mount, capability and credential changes below are per thread; the
 	// final exec must come from the thread that made them.
 	runtime.LockOSThread()
@@ -55,40 +66,53 @@ func Init(args []string) error {
 	}
 	errPipe := os.NewFile(uintptr(errFD), "sandbox-err")
 	syscall.CloseOnExec(errFD)
-	err := initAndExec(specFD)
-	// Only reached on failure: tell the parent why.
-	_, _ = io.WriteString(errPipe, err.Error())
-	return err
+	run, err := initAndExec(specFD, runner)
+	if err != nil {
+		_, _ = io.WriteString(errPipe, err.Error())
+		return err
+	}
+	// In-process: closing the pipe tells the parent the start succeeded, as
+	// the close-on-exec would have.
+	_ = errPipe.Close()
+	return run(ctx)
 }
 
-func initAndExec(specFD int) error {
+// initAndExec builds the root and execs the function; it returns only on
+// failure, or with the program to run for an in-process launch.
+func initAndExec(specFD int, runner Runner) (func(context.Context) error, error) {
 	f := os.NewFile(uintptr(specFD), "sandbox-spec")
 	var spec initSpec
 	err := json.NewDecoder(f).Decode(&spec)
 	_ = f.Close()
 	if err != nil {
-		return fmt.Errorf("read sandbox spec: %w", err)
+		return nil, fmt.Errorf("read sandbox spec: %w", err)
 	}
 	if err := buildRoot(&spec); err != nil {
-		return err
+		return nil, err
 	}
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
-		return fmt.Errorf("set hostname: %w", err)
+		return nil, fmt.Errorf("set hostname: %w", err)
 	}
 	if err := os.Chdir(spec.Dir); err != nil {
-		return fmt.Errorf("enter working dir: %w", err)
+		return nil, fmt.Errorf("enter working dir: %w", err)
+	}
+	if spec.InProcess && runner != nil {
+		run, err := runInProcess(&spec, runner)
+		if !errors.Is(err, errNoAllThreads) {
+			return run, err
+		}
 	}
 	path, err := lookPath(spec.Path, spec.Env)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := dropPrivileges(spec.UID, spec.GID); err != nil {
-		return err
+		return nil, err
 	}
 	if err := syscall.Exec(path, spec.Args, spec.Env); err != nil {
-		return fmt.Errorf("exec %s: %w", spec.Path, err)
+		return nil, fmt.Errorf("exec %s: %w", spec.Path, err)
 	}
-	return nil
+	return nil, nil
 }
 
 // lookPath resolves a bare program name against PATH from the function's env.
@@ -116,12 +140,7 @@ func lookPath(name string, env []string) (string, error) {
 // capabilities and sets no_new_privs. Raw syscalls keep it to this thread,
 // which is the one that execs.
 func dropPrivileges(uid, gid uint32) error {
-	last := 40
-	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
-		if n, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-			last = n
-		}
-	}
+	last := capLastCap()
 	for c := 0; c <= last; c++ {
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
 			return fmt.Errorf("drop bounding capability %d: %w", c, err)

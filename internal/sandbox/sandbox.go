@@ -24,6 +24,9 @@ type Sandbox struct {
 	cg      cgroupDriver // nil when limits cannot be enforced
 	caps    process.SandboxCaps
 	overlay bool
+	// self is the daemon's binary (Config.Self[0]); nil when it cannot be
+	// stat'ed, which disables in-process launches.
+	self os.FileInfo
 }
 
 var _ process.Sandbox = (*Sandbox)(nil)
@@ -50,6 +53,9 @@ func New(cfg Config) (*Sandbox, error) {
 	s := &Sandbox{cfg: cfg, log: logger.With("component", "sandbox"), overlay: hasOverlay()}
 	drv, reason := detectCgroups(cfg.CgroupRoot, cfg.CgroupPrefix)
 	s.cg = drv
+	if len(cfg.InProcess) > 0 {
+		s.self, _ = os.Stat(cfg.Self[0])
+	}
 	s.caps = process.SandboxCaps{
 		Isolation:      "namespaces",
 		LimitsEnforced: drv != nil,
@@ -103,6 +109,21 @@ func (s *Sandbox) CleanupStale(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// inProcess reports whether l runs the daemon's own binary with
+// Config.InProcess arguments from the host root, so Init may run it in-process.
+func (s *Sandbox) inProcess(l process.Launch) bool {
+	if s.self == nil || !l.Bundle.HostRuntime || len(l.Args) != len(s.cfg.InProcess)+1 {
+		return false
+	}
+	for i, a := range s.cfg.InProcess {
+		if l.Args[i+1] != a {
+			return false
+		}
+	}
+	st, err := os.Stat(l.Path)
+	return err == nil && os.SameFile(st, s.self)
+}
+
 // spec turns a Launch into what the init child needs.
 func (s *Sandbox) spec(l process.Launch) (*initSpec, error) {
 	if l.ReplicaID == "" || strings.ContainsAny(l.ReplicaID, "/\\") || strings.HasPrefix(l.ReplicaID, ".") {
@@ -125,6 +146,7 @@ func (s *Sandbox) spec(l process.Launch) (*initSpec, error) {
 		ReadOnlyRoot: l.ReadOnlyRootFS, TmpSize: l.TmpSize,
 		HideDirs: append([]string(nil), s.cfg.HideDirs...),
 		Hostname: l.Ref.Name, UID: s.cfg.UID, GID: s.cfg.GID,
+		InProcess: s.inProcess(l),
 	}
 	if sp.Dir == "" {
 		sp.Dir = filepath.Clean("/" + l.Bundle.WorkingDir)

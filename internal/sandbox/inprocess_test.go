@@ -1,0 +1,191 @@
+package sandbox
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/fjord-faas/fjord/internal/runtime/process"
+)
+
+// Arguments the test runner knows (Config.InProcess of the tests below).
+const (
+	inProcessReport = "in-process-report"
+	inProcessFail   = "in-process-fail"
+)
+
+// credFields are the /proc/<pid>/status lines that must show an unprivileged task.
+var credFields = []string{"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"}
+
+// inProcessReport is what the test runner prints: the credentials of every
+// thread of the init and of a child it forks, its environment and stray pipes.
+type threadReport struct {
+	Threads map[string]map[string]string
+	Child   map[string]string
+	Env     []string
+	Pipes   []int
+}
+
+// testRunner is the Runner of the test binary's sandbox init (see TestMain).
+func testRunner(args, _ []string) (func(context.Context) error, error) {
+	switch {
+	case len(args) == 2 && args[1] == inProcessReport:
+		return func(context.Context) error { return reportThreads() }, nil
+	case len(args) == 2 && args[1] == inProcessFail:
+		return nil, errors.New("runner refused")
+	}
+	return nil, fmt.Errorf("unexpected in-process args %q", args)
+}
+
+func reportThreads() error {
+	r := threadReport{Threads: map[string]map[string]string{}, Env: os.Environ()}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		if r.Threads[t.Name()], err = statusFields("/proc/self/task/" + t.Name() + "/status"); err != nil {
+			return err
+		}
+	}
+	out, err := exec.Command("/bin/cat", "/proc/self/status").Output()
+	if err != nil {
+		return fmt.Errorf("run child: %w", err)
+	}
+	r.Child = parseStatus(out)
+	for fd := 0; fd < 64; fd++ {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); err == nil && strings.HasPrefix(l, "pipe:") && fd > 3 {
+			r.Pipes = append(r.Pipes, fd)
+		}
+	}
+	ready := os.NewFile(3, "ready")
+	_, _ = io.WriteString(ready, "ready")
+	_ = ready.Close()
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+func statusFields(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseStatus(b), nil
+}
+
+func parseStatus(b []byte) map[string]string {
+	m := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && slices.Contains(credFields, k) {
+			m[k] = strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return m
+}
+
+// inProcessLaunch runs the test binary itself with arg, as the process
+// runtime runs "fjord watchdog" for a host-runtime image.
+func inProcessLaunch(t *testing.T, id, arg string) process.Launch {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := launch(t, id, hostBundle(t))
+	l.Path, l.Args, l.Dir = self, []string{filepath.Base(self), arg}, "/home/app"
+	l.Env = []string{"PATH=/usr/bin:/bin", "TMPDIR=/tmp", "fjord_ready_fd=3", "x=a=b"}
+	return l
+}
+
+// needAllThreads skips when this test binary (built with cgo) cannot run
+// launches in-process: its init would exec instead.
+func needAllThreads(t *testing.T) {
+	t.Helper()
+	if _, _, e := syscall.AllThreadsSyscall(syscall.SYS_GETPID, 0, 0, 0); e == syscall.ENOTSUP {
+		t.Skip("in-process launches need a binary built with CGO_ENABLED=0")
+	}
+}
+
+// TestInProcessDropsEveryThread checks that an in-process launch runs as the
+// unprivileged user on every thread, with no capabilities and no_new_privs,
+// that a child it forks inherits that, and that it sees exactly Launch.Env.
+func TestInProcessDropsEveryThread(t *testing.T) {
+	s := newTestSandbox(t, func(c *Config) { c.InProcess = []string{inProcessReport} })
+	needAllThreads(t)
+	t.Parallel()
+	l := inProcessLaunch(t, "inproc-1", inProcessReport)
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer readyR.Close()
+	out := &lockedBuffer{}
+	l.ExtraFiles, l.Stdout = []*os.File{readyW}, out
+	p := start(t, s, l)
+	readyW.Close()
+	ready, _ := io.ReadAll(readyR)
+	if info, err := p.Wait(); err != nil || info.Code != 0 {
+		t.Fatalf("in-process runner exit %+v, %v; stderr: %s", info, err, l.Stderr)
+	}
+	if string(ready) != "ready" {
+		t.Errorf("fd 3 got %q, want ready", ready)
+	}
+	var r threadReport
+	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
+		t.Fatalf("decode report %q: %v", out.String(), err)
+	}
+	want := map[string]string{
+		"Uid": "65534 65534 65534 65534", "Gid": "65534 65534 65534 65534", "Groups": "",
+		"CapInh": "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
+		"CapBnd": "0000000000000000", "CapAmb": "0000000000000000", "NoNewPrivs": "1",
+	}
+	if len(r.Threads) < 2 {
+		t.Errorf("report covers %d threads, want the runtime's several", len(r.Threads))
+	}
+	check := func(who string, got map[string]string) {
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s %s = %q, want %q", who, k, got[k], v)
+			}
+		}
+	}
+	for tid, st := range r.Threads {
+		check("thread "+tid, st)
+	}
+	check("child", r.Child)
+	if !slices.Equal(r.Env, l.Env) {
+		t.Errorf("environment %q, want exactly %q", r.Env, l.Env)
+	}
+	if len(r.Pipes) > 0 {
+		t.Errorf("sandbox pipes still open as fds %v", r.Pipes)
+	}
+}
+
+// TestInProcessRunnerError checks that a runner's error fails Start.
+func TestInProcessRunnerError(t *testing.T) {
+	s := newTestSandbox(t, func(c *Config) { c.InProcess = []string{inProcessFail} })
+	needAllThreads(t)
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := s.Start(ctx, inProcessLaunch(t, "inproc-2", inProcessFail))
+	if err == nil {
+		p.Cleanup()
+		t.Fatal("Start succeeded although the runner failed")
+	}
+	if !strings.Contains(err.Error(), "runner refused") {
+		t.Errorf("error %q does not carry the runner's", err)
+	}
+}
