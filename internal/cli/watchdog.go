@@ -41,7 +41,9 @@ Configuration is read once from the environment:
   static_path                  static mode: directory to serve (/home/app/public)
 fjord extensions (used by the process runtime):
   fjord_listen_fd=N            serve on the inherited listening socket N
-  fjord_ready_fd=N             write "\n" to fd N and close it once ready
+  fjord_ready_fd=N             once ready write a line to fd N and close it: "\n", or in
+                               http mode with auto upstream "upstream=127.0.0.1:PORT\n"
+                               (the runtime may then call the function directly)
   fjord_auto_upstream=1        http mode: pick a loopback port, pass it as PORT
 
 Paths: /_/health (200 OK while the lock exists), /_/ready, everything else is
