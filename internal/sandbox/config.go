@@ -50,6 +50,11 @@ type Config struct {
 	// binary per replica. It applies to host-root launches only, and only when
 	// Init was given a Runner; nil always execs.
 	InProcess []string
+	// Spares is how many init processes are kept started ahead of time, in
+	// their namespaces and waiting for a replica's spec (0: every start
+	// starts its init). A start that takes one skips the binary's start-up.
+	// Spares are made after the first start and refilled after each.
+	Spares int
 	// Logger receives warnings; nil discards them.
 	Logger *slog.Logger
 }
@@ -64,6 +69,7 @@ func Default() Config {
 		CgroupRoot:   "/sys/fs/cgroup",
 		PidsLimit:    1024,
 		InProcess:    []string{"watchdog"},
+		Spares:       1,
 	}
 }
 
@@ -80,6 +86,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("sandbox: cgroup root %q is not absolute", c.CgroupRoot)
 	case c.PidsLimit < 0:
 		return errors.New("sandbox: negative pids limit")
+	case c.Spares < 0:
+		return errors.New("sandbox: negative spares")
 	}
 	for _, d := range c.HideDirs {
 		if !filepath.IsAbs(d) || filepath.Clean(d) == "/" {

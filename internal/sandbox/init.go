@@ -64,9 +64,13 @@ func Init(ctx context.Context, args []string, runner Runner) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("sandbox init: parse fds: %w", err)
 	}
+	spec, errFD, err := readSpec(specFD, errFD)
 	errPipe := os.NewFile(uintptr(errFD), "sandbox-err")
 	syscall.CloseOnExec(errFD)
-	run, err := initAndExec(specFD, runner)
+	var run func(context.Context) error
+	if err == nil {
+		run, err = initAndExec(&spec, runner)
+	}
 	if err != nil {
 		_, _ = io.WriteString(errPipe, err.Error())
 		return err
@@ -79,15 +83,8 @@ func Init(ctx context.Context, args []string, runner Runner) error {
 
 // initAndExec builds the root and execs the function; it returns only on
 // failure, or with the program to run for an in-process launch.
-func initAndExec(specFD int, runner Runner) (func(context.Context) error, error) {
-	f := os.NewFile(uintptr(specFD), "sandbox-spec")
-	var spec initSpec
-	err := json.NewDecoder(f).Decode(&spec)
-	_ = f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read sandbox spec: %w", err)
-	}
-	if err := buildRoot(&spec); err != nil {
+func initAndExec(spec *initSpec, runner Runner) (func(context.Context) error, error) {
+	if err := buildRoot(spec); err != nil {
 		return nil, err
 	}
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
@@ -97,7 +94,7 @@ func initAndExec(specFD int, runner Runner) (func(context.Context) error, error)
 		return nil, fmt.Errorf("enter working dir: %w", err)
 	}
 	if spec.InProcess && runner != nil {
-		run, err := runInProcess(&spec, runner)
+		run, err := runInProcess(spec, runner)
 		if !errors.Is(err, errNoAllThreads) {
 			return run, err
 		}
@@ -113,6 +110,30 @@ func initAndExec(specFD int, runner Runner) (func(context.Context) error, error)
 		return nil, fmt.Errorf("exec %s: %w", spec.Path, err)
 	}
 	return nil, nil
+}
+
+// readSpec reads the spec from its pipe or, for a spare init started ahead
+// of time, from its socket, with the replica's files (see receiveSpec); it
+// returns the error pipe's fd, which a spare init moves.
+func readSpec(specFD, errFD int) (initSpec, int, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(specFD, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+		// A spare init drops the bounding set (the slow part of dropping
+		// privileges on every thread) while it waits; the effective
+		// capabilities it still needs are not affected.
+		if err := dropBoundingAllThreads(); err != nil && !errors.Is(err, errNoAllThreads) {
+			return initSpec{}, errFD, err
+		}
+		return receiveSpec(specFD, errFD)
+	}
+	f := os.NewFile(uintptr(specFD), "sandbox-spec")
+	var spec initSpec
+	err := json.NewDecoder(f).Decode(&spec)
+	_ = f.Close()
+	if err != nil {
+		return spec, errFD, fmt.Errorf("read sandbox spec: %w", err)
+	}
+	return spec, errFD, nil
 }
 
 // lookPath resolves a bare program name against PATH from the function's env.

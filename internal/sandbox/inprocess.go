@@ -55,13 +55,8 @@ func setEnv(env []string) error {
 // them to all threads; the per-thread prctl and capset calls go through
 // syscall.AllThreadsSyscall.
 func dropPrivilegesAllThreads(uid, gid uint32) error {
-	if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, 0, 0); e == syscall.ENOTSUP {
-		return errNoAllThreads
-	}
-	for c, last := 0, capLastCap(); c <= last; c++ {
-		if err := allThreadsPrctl(unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil && !errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("drop bounding capability %d: %w", c, err)
-		}
+	if err := dropBoundingAllThreads(); err != nil {
+		return err
 	}
 	_ = allThreadsPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0)
 	if err := syscall.Setgroups(nil); err != nil {
@@ -90,6 +85,35 @@ func dropPrivilegesAllThreads(uid, gid uint32) error {
 		return fmt.Errorf("set parent death signal: %w", err)
 	}
 	return nil
+}
+
+// dropBoundingAllThreads empties the capability bounding set of every thread.
+// It is one stop-the-world per capability, so it is skipped when the set is
+// empty already (a spare init drops it while it waits for a launch).
+func dropBoundingAllThreads() error {
+	if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_CAPBSET_READ, 0, 0); e == syscall.ENOTSUP {
+		return errNoAllThreads
+	}
+	last := capLastCap()
+	if boundingEmpty(last) {
+		return nil
+	}
+	for c := 0; c <= last; c++ {
+		if err := allThreadsPrctl(unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil && !errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("drop bounding capability %d: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// boundingEmpty reports whether this thread's bounding set holds no capability.
+func boundingEmpty(last int) bool {
+	for c := 0; c <= last; c++ {
+		if r, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err != nil || r != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func allThreadsPrctl(option, arg2, arg3 uintptr) error {

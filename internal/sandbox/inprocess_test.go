@@ -35,7 +35,7 @@ type threadReport struct {
 	Threads map[string]map[string]string
 	Child   map[string]string
 	Env     []string
-	Pipes   []int
+	Pipes   map[int]string // fd above 3 -> pipe:[inode]
 }
 
 // testRunner is the Runner of the test binary's sandbox init (see TestMain).
@@ -50,7 +50,7 @@ func testRunner(args, _ []string) (func(context.Context) error, error) {
 }
 
 func reportThreads() error {
-	r := threadReport{Threads: map[string]map[string]string{}, Env: os.Environ()}
+	r := threadReport{Threads: map[string]map[string]string{}, Env: os.Environ(), Pipes: map[int]string{}}
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return err
@@ -65,15 +65,22 @@ func reportThreads() error {
 		return fmt.Errorf("run child: %w", err)
 	}
 	r.Child = parseStatus(out)
-	for fd := 0; fd < 64; fd++ {
-		if l, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); err == nil && strings.HasPrefix(l, "pipe:") && fd > 3 {
-			r.Pipes = append(r.Pipes, fd)
-		}
-	}
+	r.Pipes = openPipes()
 	ready := os.NewFile(3, "ready")
 	_, _ = io.WriteString(ready, "ready")
 	_ = ready.Close()
 	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// openPipes lists this process's pipes above fd 3.
+func openPipes() map[int]string {
+	m := map[int]string{}
+	for fd := 4; fd < 1024; fd++ {
+		if l, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); err == nil && strings.HasPrefix(l, "pipe:") {
+			m[fd] = l
+		}
+	}
+	return m
 }
 
 func statusFields(path string) (map[string]string, error) {
@@ -120,32 +127,56 @@ func needAllThreads(t *testing.T) {
 
 // TestInProcessDropsEveryThread checks that an in-process launch runs as the
 // unprivileged user on every thread, with no capabilities and no_new_privs,
-// that a child it forks inherits that, and that it sees exactly Launch.Env.
+// that a child it forks inherits that, and that it sees exactly Launch.Env;
+// first from a fresh init, then from a spare one.
 func TestInProcessDropsEveryThread(t *testing.T) {
-	s := newTestSandbox(t, func(c *Config) { c.InProcess = []string{inProcessReport} })
+	s := newTestSandbox(t, func(c *Config) { c.InProcess, c.Spares = []string{inProcessReport}, 1 })
 	needAllThreads(t)
 	t.Parallel()
-	l := inProcessLaunch(t, "inproc-1", inProcessReport)
+	for i, id := range []string{"inproc-1", "inproc-2"} {
+		if i == 1 {
+			waitSpare(t, s)
+		}
+		l := inProcessLaunch(t, id, inProcessReport)
+		checkThreadReport(t, l, runInProcessReport(t, s, l))
+	}
+}
+
+// runInProcessReport starts l with pipes for its output and ready fd and
+// decodes the test runner's report.
+func runInProcessReport(t *testing.T, s *Sandbox, l process.Launch) threadReport {
+	t.Helper()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer readyR.Close()
-	out := &lockedBuffer{}
-	l.ExtraFiles, l.Stdout = []*os.File{readyW}, out
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outR.Close()
+	l.ExtraFiles, l.Stdout, l.Stderr = []*os.File{readyW}, outW, outW
 	p := start(t, s, l)
 	readyW.Close()
+	outW.Close()
 	ready, _ := io.ReadAll(readyR)
+	out, _ := io.ReadAll(outR)
 	if info, err := p.Wait(); err != nil || info.Code != 0 {
-		t.Fatalf("in-process runner exit %+v, %v; stderr: %s", info, err, l.Stderr)
+		t.Fatalf("in-process runner exit %+v, %v; output: %s", info, err, out)
 	}
 	if string(ready) != "ready" {
 		t.Errorf("fd 3 got %q, want ready", ready)
 	}
 	var r threadReport
-	if err := json.Unmarshal([]byte(out.String()), &r); err != nil {
-		t.Fatalf("decode report %q: %v", out.String(), err)
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("decode report %q: %v", out, err)
 	}
+	return r
+}
+
+func checkThreadReport(t *testing.T, l process.Launch, r threadReport) {
+	t.Helper()
 	want := map[string]string{
 		"Uid": "65534 65534 65534 65534", "Gid": "65534 65534 65534 65534", "Groups": "",
 		"CapInh": "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
@@ -157,7 +188,7 @@ func TestInProcessDropsEveryThread(t *testing.T) {
 	check := func(who string, got map[string]string) {
 		for k, v := range want {
 			if got[k] != v {
-				t.Errorf("%s %s = %q, want %q", who, k, got[k], v)
+				t.Errorf("%s: %s %s = %q, want %q", l.ReplicaID, who, k, got[k], v)
 			}
 		}
 	}
@@ -166,10 +197,13 @@ func TestInProcessDropsEveryThread(t *testing.T) {
 	}
 	check("child", r.Child)
 	if !slices.Equal(r.Env, l.Env) {
-		t.Errorf("environment %q, want exactly %q", r.Env, l.Env)
+		t.Errorf("%s: environment %q, want exactly %q", l.ReplicaID, r.Env, l.Env)
 	}
-	if len(r.Pipes) > 0 {
-		t.Errorf("sandbox pipes still open as fds %v", r.Pipes)
+	inherited := openPipes() // leaked into the test by whatever started it
+	for fd, p := range r.Pipes {
+		if inherited[fd] != p {
+			t.Errorf("%s: sandbox pipe %s still open as fd %d", l.ReplicaID, p, fd)
+		}
 	}
 }
 

@@ -31,6 +31,18 @@ func (s *Sandbox) Start(ctx context.Context, l process.Launch) (process.Process,
 		}
 	}
 	p := &proc{g: g, workDir: spec.WorkDir}
+	if sp := s.takeSpare(l); sp != nil {
+		err := p.startSpare(ctx, sp, spec, l)
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, errSpareGone) {
+			_ = p.Cleanup()
+			return nil, err
+		}
+		s.log.Warn("spare sandbox init unusable, starting a new one", "err", err)
+		p = &proc{g: g, workDir: spec.WorkDir}
+	}
 	if err := p.start(ctx, s.cfg.Self, spec, l); err != nil {
 		_ = p.Cleanup() // the start error is the one worth returning
 		return nil, err
@@ -68,15 +80,9 @@ func (p *proc) start(ctx context.Context, self []string, spec *initSpec, l proce
 	files := append(append([]*os.File(nil), l.ExtraFiles...), specR, errW)
 	specFD, errFD := 3+len(l.ExtraFiles), 4+len(l.ExtraFiles)
 	args := append(append([]string(nil), self[1:]...), strconv.Itoa(specFD), strconv.Itoa(errFD))
-	p.cmd = exec.Command(self[0], args...)
+	p.cmd = initCommand(self[0], args)
 	p.cmd.ExtraFiles = files
 	p.cmd.Stdout, p.cmd.Stderr = l.Stdout, l.Stderr
-	p.cmd.Env = []string{}
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
-		Pdeathsig:  syscall.SIGKILL,
-		Setpgid:    true,
-	}
 	err = p.cmd.Start()
 	specR.Close()
 	errW.Close()
@@ -104,6 +110,40 @@ func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.Fi
 		return fmt.Errorf("send sandbox spec: %w", err)
 	}
 	specW.Close()
+	return waitInit(ctx, errR)
+}
+
+// startSpare hands the launch to a spare init: it joins the cgroup, gets the
+// spec and the files, and is waited for as in start. errSpareGone means the
+// spare could not take the launch (it died); the caller may start afresh.
+func (p *proc) startSpare(ctx context.Context, sp *spare, spec *initSpec, l process.Launch) error {
+	defer sp.errR.Close()
+	p.cmd = sp.cmd
+	fail := func(err error) error {
+		_ = p.cmd.Process.Kill()
+		_, _ = p.Wait()
+		return err
+	}
+	if p.g != nil {
+		if err := p.g.add(p.cmd.Process.Pid); err != nil {
+			return fail(fmt.Errorf("%w: %w", errSpareGone, err))
+		}
+	}
+	if err := sp.send(spec, l); err != nil {
+		return fail(fmt.Errorf("%w: %w", errSpareGone, err))
+	}
+	if err := waitInit(ctx, sp.errR); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// errSpareGone marks a spare init that could not take a launch.
+var errSpareGone = errors.New("spare sandbox init gone")
+
+// waitInit waits until the exec of the function (or the in-process start)
+// closed the error pipe, or the init wrote why it failed.
+func waitInit(ctx context.Context, errR *os.File) error {
 	done := make(chan []byte, 1)
 	go func() {
 		msg, _ := io.ReadAll(errR)

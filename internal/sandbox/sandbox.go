@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/fjord-faas/fjord/internal/runtime/process"
 )
@@ -27,6 +28,9 @@ type Sandbox struct {
 	// self is the daemon's binary (Config.Self[0]); nil when it cannot be
 	// stat'ed, which disables in-process launches.
 	self os.FileInfo
+	// spares holds inits started ahead of time (nil when Config.Spares is 0).
+	spares    chan *spare
+	refilling atomic.Bool
 }
 
 var _ process.Sandbox = (*Sandbox)(nil)
@@ -53,6 +57,9 @@ func New(cfg Config) (*Sandbox, error) {
 	s := &Sandbox{cfg: cfg, log: logger.With("component", "sandbox"), overlay: hasOverlay()}
 	drv, reason := detectCgroups(cfg.CgroupRoot, cfg.CgroupPrefix)
 	s.cg = drv
+	if cfg.Spares > 0 {
+		s.spares = make(chan *spare, cfg.Spares)
+	}
 	if len(cfg.InProcess) > 0 {
 		s.self, _ = os.Stat(cfg.Self[0])
 	}

@@ -1,0 +1,212 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/fjord-faas/fjord/internal/runtime/process"
+	"golang.org/x/sys/unix"
+)
+
+// spareDelay is how long after a start the next spare init is started, so
+// that its start-up does not compete for CPU with the replica just launched.
+const spareDelay = 250 * time.Millisecond
+
+// maxSpecSize bounds the spec message a spare init receives.
+const maxSpecSize = 1 << 20
+
+// spare is an init started ahead of time in its own namespaces, not yet in
+// a cgroup, blocked reading its spec (and the replica's files) from sock.
+type spare struct {
+	cmd  *exec.Cmd
+	sock *os.File // our end of a SOCK_SEQPACKET pair
+	errR *os.File
+}
+
+// takeSpare returns a waiting spare init, or nil. Only launches whose output
+// goes to files can use one: their fds are passed over the socket.
+func (s *Sandbox) takeSpare(l process.Launch) *spare {
+	if s.spares == nil {
+		return nil
+	}
+	if _, ok := l.Stdout.(*os.File); !ok {
+		return nil
+	}
+	if _, ok := l.Stderr.(*os.File); !ok {
+		return nil
+	}
+	defer s.refill()
+	select {
+	case sp := <-s.spares:
+		return sp
+	default:
+		return nil
+	}
+}
+
+// refill starts a spare init after spareDelay unless one is being made.
+func (s *Sandbox) refill() {
+	if len(s.spares) == cap(s.spares) || !s.refilling.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(spareDelay, func() {
+		defer s.refilling.Store(false)
+		sp, err := startSpare(s.cfg.Self)
+		if err != nil {
+			s.log.Warn("start spare sandbox init failed", "err", err)
+			return
+		}
+		select {
+		case s.spares <- sp:
+		default:
+			sp.kill()
+		}
+	})
+}
+
+// startSpare starts an init that waits for its spec on a socket (fd 3).
+func startSpare(self []string) (*spare, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("make spare socket: %w", err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "spare-spec"), os.NewFile(uintptr(fds[1]), "spare-spec")
+	defer theirs.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		ours.Close()
+		return nil, fmt.Errorf("make error pipe: %w", err)
+	}
+	defer errW.Close()
+	args := append(append([]string(nil), self[1:]...), "3", "4")
+	cmd := initCommand(self[0], args)
+	cmd.ExtraFiles = []*os.File{theirs, errW}
+	if err := cmd.Start(); err != nil {
+		ours.Close()
+		errR.Close()
+		return nil, fmt.Errorf("start spare sandbox init: %w", err)
+	}
+	return &spare{cmd: cmd, sock: ours, errR: errR}, nil
+}
+
+// initCommand is the init child in new mount, PID, IPC and UTS namespaces.
+func initCommand(path string, args []string) *exec.Cmd {
+	cmd := exec.Command(path, args...)
+	cmd.Env = []string{}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
+		Pdeathsig:  syscall.SIGKILL,
+		Setpgid:    true,
+	}
+	return cmd
+}
+
+// send hands the spare its spec with the replica's stdout, stderr and extra
+// files attached; the init puts them at fds 1, 2, 3, ...
+func (sp *spare) send(spec *initSpec, l process.Launch) error {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("encode sandbox spec: %w", err)
+	}
+	files := append([]*os.File{l.Stdout.(*os.File), l.Stderr.(*os.File)}, l.ExtraFiles...)
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
+	}
+	err = unix.Sendmsg(int(sp.sock.Fd()), b, unix.UnixRights(fds...), nil, 0)
+	sp.sock.Close()
+	if err != nil {
+		return fmt.Errorf("send spec to spare init: %w", err)
+	}
+	return nil
+}
+
+func (sp *spare) kill() {
+	sp.sock.Close()
+	sp.errR.Close()
+	_ = sp.cmd.Process.Kill()
+	_ = sp.cmd.Wait()
+}
+
+// receiveSpec is the spare init's side of send: it moves its own fds out of
+// the way, receives the spec and places the passed files at 1, 2, 3, ...
+// It uses raw fds only, so the runtime's poller has opened no fd yet that
+// could sit where a passed file must go.
+func receiveSpec(sockFD, errFD int) (spec initSpec, newErrFD int, err error) {
+	sock, err := unix.FcntlInt(uintptr(sockFD), unix.F_DUPFD_CLOEXEC, 100)
+	if err != nil {
+		return spec, errFD, fmt.Errorf("move spec socket: %w", err)
+	}
+	defer unix.Close(sock)
+	if newErrFD, err = unix.FcntlInt(uintptr(errFD), unix.F_DUPFD_CLOEXEC, 100); err != nil {
+		return spec, errFD, fmt.Errorf("move error pipe: %w", err)
+	}
+	unix.Close(sockFD)
+	unix.Close(errFD)
+	buf, oob := make([]byte, maxSpecSize), make([]byte, unix.CmsgSpace(64*4))
+	n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return spec, newErrFD, fmt.Errorf("receive sandbox spec: %w", err)
+	}
+	fds, err := passedFDs(oob[:oobn])
+	if err != nil {
+		return spec, newErrFD, err
+	}
+	if err := placeFDs(fds); err != nil {
+		return spec, newErrFD, err
+	}
+	if err := json.Unmarshal(buf[:n], &spec); err != nil {
+		return spec, newErrFD, fmt.Errorf("read sandbox spec: %w", err)
+	}
+	return spec, newErrFD, nil
+}
+
+func passedFDs(oob []byte) ([]int, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, fmt.Errorf("parse passed files: %w", err)
+	}
+	var fds []int
+	for _, m := range msgs {
+		got, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			return nil, fmt.Errorf("parse passed files: %w", err)
+		}
+		fds = append(fds, got...)
+	}
+	if len(fds) < 2 {
+		return nil, fmt.Errorf("spare init got %d files, want stdout and stderr at least", len(fds))
+	}
+	return fds, nil
+}
+
+// placeFDs moves fds[i] to i+1 without close-on-exec. Targets from 3 on must
+// be free; 1 and 2 (/dev/null until now) are replaced.
+func placeFDs(fds []int) error {
+	high := make([]int, len(fds))
+	for i, fd := range fds {
+		h, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 200)
+		if err != nil {
+			return fmt.Errorf("move passed file: %w", err)
+		}
+		unix.Close(fd)
+		high[i] = h
+	}
+	for i, h := range high {
+		target := i + 1
+		if _, err := unix.FcntlInt(uintptr(target), unix.F_GETFD, 0); target > 2 && !errors.Is(err, unix.EBADF) {
+			return fmt.Errorf("place passed file: fd %d is in use", target)
+		}
+		if err := unix.Dup3(h, target, 0); err != nil {
+			return fmt.Errorf("place passed file at fd %s: %w", strconv.Itoa(target), err)
+		}
+		unix.Close(h)
+	}
+	return nil
+}
