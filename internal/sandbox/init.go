@@ -38,6 +38,8 @@ type initSpec struct {
 	UID, GID     uint32
 	// InProcess: Path is the daemon's own binary and Init may run it in-process.
 	InProcess bool
+	// Nice, when set, is the priority a spare init gives all its threads back.
+	Nice *int
 }
 
 // Runner runs a program inside the init process instead of exec'ing it (see

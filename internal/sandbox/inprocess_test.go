@@ -12,12 +12,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime/process"
+	"golang.org/x/sys/unix"
 )
 
 // Arguments the test runner knows (Config.InProcess of the tests below).
@@ -59,6 +61,7 @@ func reportThreads() error {
 		if r.Threads[t.Name()], err = statusFields("/proc/self/task/" + t.Name() + "/status"); err != nil {
 			return err
 		}
+		r.Threads[t.Name()]["Nice"] = threadNice("/proc/self/task/" + t.Name() + "/stat")
 	}
 	out, err := exec.Command("/bin/cat", "/proc/self/status").Output()
 	if err != nil {
@@ -81,6 +84,19 @@ func openPipes() map[int]string {
 		}
 	}
 	return m
+}
+
+// threadNice reads the nice value (field 19) from a task's stat file.
+func threadNice(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	if f := strings.Fields(rest); len(f) > 16 {
+		return f[16]
+	}
+	return "?"
 }
 
 func statusFields(path string) (map[string]string, error) {
@@ -196,6 +212,16 @@ func checkThreadReport(t *testing.T, l process.Launch, r threadReport) {
 		check("thread "+tid, st)
 	}
 	check("child", r.Child)
+	// A spare init starts at spareNice; the function must get the daemon's priority.
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tid, st := range r.Threads {
+		if want := strconv.Itoa(20 - prio); st["Nice"] != want {
+			t.Errorf("%s: thread %s nice %s, want the test's %s", l.ReplicaID, tid, st["Nice"], want)
+		}
+	}
 	if !slices.Equal(r.Env, l.Env) {
 		t.Errorf("%s: environment %q, want exactly %q", l.ReplicaID, r.Env, l.Env)
 	}

@@ -119,6 +119,8 @@ func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.Fi
 func (p *proc) startSpare(ctx context.Context, sp *spare, spec *initSpec, l process.Launch) error {
 	defer sp.errR.Close()
 	p.cmd = sp.cmd
+	sp.renice()
+	spec.Nice = &sp.nice
 	fail := func(err error) error {
 		_ = p.cmd.Process.Kill()
 		_, _ = p.Wait()

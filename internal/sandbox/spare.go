@@ -6,17 +6,18 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime/process"
 	"golang.org/x/sys/unix"
 )
 
-// spareDelay is how long after a start the next spare init is started, so
-// that its start-up does not compete for CPU with the replica just launched.
-const spareDelay = 250 * time.Millisecond
+// spareNice is the nice value a spare init starts with, so that its start-up
+// yields the CPU to replicas starting meanwhile; a start that takes it resets
+// every thread to the daemon's own priority.
+const spareNice = 19
 
 // maxSpecSize bounds the spec message a spare init receives.
 const maxSpecSize = 1 << 20
@@ -27,6 +28,7 @@ type spare struct {
 	cmd  *exec.Cmd
 	sock *os.File // our end of a SOCK_SEQPACKET pair
 	errR *os.File
+	nice int // the daemon's nice value, to restore when taken
 }
 
 // takeSpare returns a waiting spare init, or nil. Only launches whose output
@@ -50,12 +52,12 @@ func (s *Sandbox) takeSpare(l process.Launch) *spare {
 	}
 }
 
-// refill starts a spare init after spareDelay unless one is being made.
+// refill starts a spare init in the background unless one is being made.
 func (s *Sandbox) refill() {
 	if len(s.spares) == cap(s.spares) || !s.refilling.CompareAndSwap(false, true) {
 		return
 	}
-	time.AfterFunc(spareDelay, func() {
+	go func() {
 		defer s.refilling.Store(false)
 		sp, err := startSpare(s.cfg.Self)
 		if err != nil {
@@ -67,7 +69,7 @@ func (s *Sandbox) refill() {
 		default:
 			sp.kill()
 		}
-	})
+	}()
 }
 
 // startSpare starts an init that waits for its spec on a socket (fd 3).
@@ -87,12 +89,47 @@ func startSpare(self []string) (*spare, error) {
 	args := append(append([]string(nil), self[1:]...), "3", "4")
 	cmd := initCommand(self[0], args)
 	cmd.ExtraFiles = []*os.File{theirs, errW}
-	if err := cmd.Start(); err != nil {
+	nice, err := startNiced(cmd)
+	if err != nil {
 		ours.Close()
 		errR.Close()
 		return nil, fmt.Errorf("start spare sandbox init: %w", err)
 	}
-	return &spare{cmd: cmd, sock: ours, errR: errR}, nil
+	return &spare{cmd: cmd, sock: ours, errR: errR, nice: nice}, nil
+}
+
+// startNiced starts cmd from a thread lowered to spareNice: the child and
+// every thread it makes inherit that priority. It returns the thread's nice
+// value from before, to which the thread is restored.
+func startNiced(cmd *exec.Cmd) (int, error) {
+	runtime.LockOSThread()
+	tid := unix.Gettid()
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return 0, cmd.Start()
+	}
+	nice := 20 - prio // the raw syscall returns 20 - nice
+	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, spareNice); err != nil {
+		runtime.UnlockOSThread()
+		return nice, cmd.Start()
+	}
+	startErr := cmd.Start()
+	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err == nil {
+		runtime.UnlockOSThread() // otherwise the thread ends with this goroutine
+	}
+	return nice, startErr
+}
+
+// renice gives every current thread of the spare the daemon's priority back;
+// the init does the same from inside for threads made meanwhile.
+func (sp *spare) renice() {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", sp.cmd.Process.Pid))
+	for _, t := range tasks {
+		if tid, err := strconv.Atoi(t.Name()); err == nil {
+			_ = unix.Setpriority(unix.PRIO_PROCESS, tid, sp.nice)
+		}
+	}
 }
 
 // initCommand is the init child in new mount, PID, IPC and UTS namespaces.
@@ -163,6 +200,14 @@ func receiveSpec(sockFD, errFD int) (spec initSpec, newErrFD int, err error) {
 	}
 	if err := json.Unmarshal(buf[:n], &spec); err != nil {
 		return spec, newErrFD, fmt.Errorf("read sandbox spec: %w", err)
+	}
+	if spec.Nice != nil {
+		// Threads made after the daemon's renice still have spareNice. Without
+		// all-threads syscalls (cgo) this thread, which execs, is enough.
+		prio := uintptr(*spec.Nice)
+		if _, _, e := syscall.AllThreadsSyscall(unix.SYS_SETPRIORITY, unix.PRIO_PROCESS, 0, prio); e == syscall.ENOTSUP {
+			_ = unix.Setpriority(unix.PRIO_PROCESS, 0, *spec.Nice)
+		}
 	}
 	return spec, newErrFD, nil
 }
