@@ -53,7 +53,7 @@ type Config struct {
 	// Spares is how many init processes are kept started ahead of time, in
 	// their namespaces and waiting for a replica's spec (0: every start
 	// starts its init). A start that takes one skips the binary's start-up.
-	// Spares are made after the first start and refilled after each.
+	// Spares are made after the first start and refilled after each, at nice 19.
 	Spares int
 	// Logger receives warnings; nil discards them.
 	Logger *slog.Logger
