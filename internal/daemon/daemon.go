@@ -58,6 +58,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 			d.Close(context.Background())
 		}
 	}()
+	closeInheritedFDs()
 	dir := d.cfg.StateDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)

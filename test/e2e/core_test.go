@@ -146,7 +146,7 @@ func TestNoSandbox(t *testing.T) {
 // TestNonRootDaemon: run as an ordinary user, the daemon cannot sandbox or limit
 // functions; it starts anyway, warns, serves functions and says so in /system/info.
 func TestNonRootDaemon(t *testing.T) {
-	testenv.NeedRoot(t) // to switch to another user
+	testenv.NeedRoot(t)                             // to switch to another user
 	home, err := os.MkdirTemp("", "fjord-nonroot-") // t.TempDir's parent is private to root
 	if err != nil {
 		t.Fatal(err)

@@ -34,6 +34,8 @@ type daemon struct {
 	password string
 	// cred, when set, runs the daemon as another user.
 	cred *syscall.Credential
+	// extraFiles are inherited by the daemon (fd 3, 4, ...), as from a job runner.
+	extraFiles []*os.File
 }
 
 func freeAddr(t *testing.T) string {
@@ -61,6 +63,7 @@ func (d *daemon) start() {
 	args := append([]string{"serve", "--listen", d.addr, "--state-dir", d.stateDir, "--log-level", "debug"}, d.args...)
 	d.cmd = exec.Command(d.bin, args...)
 	d.cmd.Env = append(os.Environ(), "OPENFAAS_CONFIG="+filepath.Join(d.stateDir, "cli"))
+	d.cmd.ExtraFiles = d.extraFiles
 	if d.cred != nil {
 		d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: d.cred}
 	}

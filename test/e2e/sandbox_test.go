@@ -3,6 +3,7 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -98,7 +99,24 @@ func replicaCgroups(d *daemon) []string {
 // process runtime's sandbox through the real daemon.
 func TestSandbox(t *testing.T) {
 	testenv.NeedRoot(t)
-	d := startDaemon(t)
+	// The daemon inherits a pipe it did not open, as from a job runner: no
+	// function may see it.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(pw.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	leaked := fmt.Sprintf("pipe:[%d]", st.Ino)
+	extra := make([]*os.File, 21) // the pipe lands on fd 23, above what replicas are given
+	extra[20] = pw
+	d := &daemon{t: t, bin: testenv.FjordBinary(t), stateDir: t.TempDir(), addr: freeAddr(t), extraFiles: extra}
+	d.start()
+	t.Cleanup(func() { d.stop(syscall.SIGTERM) })
 	d.login(t)
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
@@ -140,6 +158,9 @@ func TestSandbox(t *testing.T) {
 			if out := probe("probe-a", c.cmd); !strings.Contains(out, c.want) {
 				t.Errorf("probe-a %q: %q, want it to contain %q", c.cmd, out, c.want)
 			}
+		}
+		if out := probe("probe-a", "ls -l /proc/self/fd/ /proc/1/fd/"); strings.Contains(out, leaked) {
+			t.Errorf("a descriptor the daemon inherited reached the function: %q", out)
 		}
 		if out := probe("probe-a", "id -u"); strings.HasPrefix(out, "0\n") {
 			t.Errorf("function runs as root: %q", out)
