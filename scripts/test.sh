@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 pkgs=("$@"); [ ${#pkgs[@]} -eq 0 ] && pkgs=(./...)
 log=${TEST_LOG:-test-output.log}
 
-CGO_ENABLED=0 go build -buildvcs=auto -trimpath -o bin/fjord ./cmd/fjord || exit 1
+# fjord is built and tested without cgo: it must run inside image roots with no
+# libc, and the sandbox's in-process watchdog needs Go's all-threads syscalls.
+export CGO_ENABLED=0
+go build -buildvcs=auto -trimpath -o bin/fjord ./cmd/fjord || exit 1
 export FJORD_BIN="$PWD/bin/fjord"
 
 go test -count=1 -p 2 -timeout 30m -v "${pkgs[@]}" >"$log" 2>&1
@@ -20,8 +23,8 @@ if [ $rc -ne 0 ]; then
   echo "== failing output"
   awk '/^=== RUN/{buf=""} {buf=buf"\n"$0} /--- FAIL/{print buf; buf=""}' "$log" | tail -300
 fi
-echo "== skipped tests (reason on the following line)"
-grep -A1 -E -- '^\s*--- SKIP' "$log" | grep -v -- '^--$' || echo "(none)"
+echo "== skipped tests (each with the reason logged just before it)"
+grep -B1 -E -- '^\s*--- SKIP' "$log" | grep -v -- '^--$' || echo "(none)"
 pass=$(grep -cE -- '^\s*--- PASS' "$log")
 fail=$(grep -cE -- '^\s*--- FAIL' "$log")
 skip=$(grep -cE -- '^\s*--- SKIP' "$log")

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/fjord-faas/fjord/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -136,9 +137,8 @@ func inProcessLaunch(t *testing.T, id, arg string) process.Launch {
 // launches in-process: its init would exec instead.
 func needAllThreads(t *testing.T) {
 	t.Helper()
-	if _, _, e := syscall.AllThreadsSyscall(syscall.SYS_GETPID, 0, 0, 0); e == syscall.ENOTSUP {
-		t.Skip("in-process launches need a binary built with CGO_ENABLED=0")
-	}
+	_, _, e := syscall.AllThreadsSyscall(syscall.SYS_GETPID, 0, 0, 0)
+	testenv.Need(t, e != syscall.ENOTSUP, "in-process launches need a test binary built with CGO_ENABLED=0")
 }
 
 // TestInProcessDropsEveryThread checks that an in-process launch runs as the
