@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fjord-faas/fjord/internal/testenv"
 )
 
 // writeWheel writes a minimal pure-Python wheel that pip installs offline.
@@ -39,12 +41,8 @@ func writeWheel(t *testing.T, path string) {
 }
 
 func TestBuildPythonRequirements(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not on PATH")
-	}
-	if err := exec.Command("python3", "-m", "pip", "--version").Run(); err != nil {
-		t.Skip("pip not available for python3")
-	}
+	testenv.NeedCommand(t, "python3")
+	testenv.Need(t, exec.Command("python3", "-m", "pip", "--version").Run() == nil, "pip not available for python3")
 	t.Run("local wheel", func(t *testing.T) {
 		dir := newHandler(t, "python3")
 		writeWheel(t, filepath.Join(dir, "tinyfjord-0.1-py3-none-any.whl"))

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fjord-faas/fjord/internal/registry"
+	"github.com/fjord-faas/fjord/internal/testenv"
 )
 
 // unpackTo writes the image's files under dir and returns dir/home/app.
@@ -30,7 +31,7 @@ func TestPython3ClassicRuns(t *testing.T) {
 	py := "/usr/bin/python3"
 	if _, err := os.Stat(py); err != nil {
 		if py, err = exec.LookPath("python3"); err != nil {
-			t.Skip("python3 not found")
+			testenv.Need(t, false, "python3 not found")
 		}
 	}
 	dir := newHandler(t, "python3")

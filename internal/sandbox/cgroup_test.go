@@ -9,15 +9,14 @@ import (
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime"
+	"github.com/fjord-faas/fjord/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 
 // TestV2GroupLifecycle exercises the cgroup2 driver without controllers, on
 // the unified hierarchy of a hybrid host (or the root of a unified one).
 func TestV2GroupLifecycle(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("cgroup tests need root")
-	}
+	testenv.NeedRoot(t)
 	root := ""
 	for _, r := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
 		var st unix.Statfs_t
@@ -27,7 +26,7 @@ func TestV2GroupLifecycle(t *testing.T) {
 		}
 	}
 	if root == "" {
-		t.Skip("no writable cgroup2 hierarchy")
+		testenv.Need(t, false, "no writable cgroup2 hierarchy")
 	}
 	prefix := fmt.Sprintf("fjordtest-%d-v2", os.Getpid())
 	t.Cleanup(func() { _ = os.Remove(filepath.Join(root, prefix)) })

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fjord-faas/fjord/internal/image"
 	"github.com/fjord-faas/fjord/internal/runtime/process"
+	"github.com/fjord-faas/fjord/internal/testenv"
 )
 
 // TestMain doubles as the sandbox init: the sandbox re-executes the test
@@ -71,9 +72,7 @@ func probeBinary(t *testing.T) string {
 // end), or skips when not root.
 func newTestSandbox(t *testing.T, mutate func(*Config)) *Sandbox {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("namespace sandbox tests need root")
-	}
+	testenv.NeedRoot(t)
 	cfg := Default()
 	cfg.CgroupPrefix = fmt.Sprintf("fjordtest-%d-%s", os.Getpid(), filepath.Base(t.Name()))
 	if mutate != nil {
@@ -95,9 +94,8 @@ func newTestSandbox(t *testing.T, mutate func(*Config)) *Sandbox {
 // requireLimits skips when the sandbox cannot enforce cgroup limits here.
 func requireLimits(t *testing.T, s *Sandbox) {
 	t.Helper()
-	if c := s.Capabilities(); !c.LimitsEnforced {
-		t.Skipf("cgroup limits unavailable: %s", c.LimitsReason)
-	}
+	c := s.Capabilities()
+	testenv.Need(t, c.LimitsEnforced, "cgroup limits unavailable: "+c.LimitsReason)
 }
 
 // hostBundle makes a host-runtime bundle whose working dir holds the probe.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/fjord-faas/fjord/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime/process"
+	"github.com/fjord-faas/fjord/internal/testenv"
 	"golang.org/x/sys/unix"
 )
 

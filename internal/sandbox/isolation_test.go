@@ -15,6 +15,7 @@ import (
 
 	"github.com/fjord-faas/fjord/internal/image"
 	"github.com/fjord-faas/fjord/internal/runtime/process"
+	"github.com/fjord-faas/fjord/internal/testenv"
 )
 
 // probeReport mirrors the probe's JSON output.
@@ -158,9 +159,7 @@ func writeSecret(t *testing.T, dir, name, value string) {
 
 func TestOwnRootOverlay(t *testing.T) {
 	s := newTestSandbox(t, nil)
-	if !s.Capabilities().OwnRoot {
-		t.Skip("overlayfs unavailable")
-	}
+	testenv.Need(t, s.Capabilities().OwnRoot, "overlayfs unavailable")
 	t.Parallel()
 	rootfs := t.TempDir()
 	if err := os.Chmod(rootfs, 0o755); err != nil {

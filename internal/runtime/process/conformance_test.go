@@ -5,6 +5,7 @@ import (
 
 	"github.com/fjord-faas/fjord/internal/runtime"
 	"github.com/fjord-faas/fjord/internal/runtime/runtimetest"
+	"github.com/fjord-faas/fjord/internal/testenv"
 )
 
 func fixtures() runtimetest.Fixtures {
@@ -22,9 +23,7 @@ func TestConformanceFakeWatchdog(t *testing.T) {
 }
 
 func TestConformanceFjordWatchdog(t *testing.T) {
-	if bins.fjord == "" {
-		t.Skip(bins.fjordSkip)
-	}
+	testenv.Need(t, bins.fjord != "", bins.fjordSkip)
 	if bins.fjordSkip != "" {
 		t.Log(bins.fjordSkip + "; using ./testdata/watchdog")
 	}
