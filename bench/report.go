@@ -32,11 +32,13 @@ func report(o options, r *results) string {
 
 func invokeSection(b *strings.Builder, r *results) {
 	fmt.Fprintf(b, "\n## Invoke path: gateway vs direct\n\n")
-	fmt.Fprintf(b, "Gateway = `GET /function/NAME` on the daemon (gateway → router → sandboxed replica's watchdog → handler).\n")
+	fmt.Fprintf(b, "Gateway = `GET /function/NAME` on the daemon: gateway → router → the sandboxed replica. For go (http mode)\n")
+	fmt.Fprintf(b, "the router calls the function's server directly (the watchdog only supervises); for bash (classic) the call goes\n")
+	fmt.Fprintf(b, "through the replica's watchdog, which forks the handler.\n")
 	fmt.Fprintf(b, "Direct = the same image unpacked and run outside fjord: for go the compiled handler binary with `PORT`\n")
 	fmt.Fprintf(b, "(no watchdog); for bash `fjord watchdog` with the image's `fprocess` (classic: one fork per request).\n")
-	fmt.Fprintf(b, "For go, \"via watchdog\" is the same image behind an unsandboxed `fjord watchdog` (http mode): gateway − watchdog\n")
-	fmt.Fprintf(b, "is the cost of the daemon (gateway, router, sandbox), watchdog − direct the cost of the watchdog hop.\n\n")
+	fmt.Fprintf(b, "For go, \"via watchdog\" is the same image behind an unsandboxed `fjord watchdog` (http mode): one proxy hop\n")
+	fmt.Fprintf(b, "in front of the handler, for comparison with the gateway's one hop.\n\n")
 	fmt.Fprintf(b, "| template | conns | gateway req/s | direct req/s | ratio | gateway p50 | direct p50 | added p50 | gateway p99 | direct p99 | via watchdog req/s | via watchdog p50 | gateway ok |\n")
 	fmt.Fprintf(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.invoke {
