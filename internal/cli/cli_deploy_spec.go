@@ -50,6 +50,19 @@ func (f *deployFlags) imageSpec(namespace string) (api.FunctionDeployment, error
 }
 
 // stackSpec builds the deployment of a stack function, merged with the flags.
+// stackSpecs turns the selected stack functions into deployments.
+func (f *deployFlags) stackSpecs(cmd *cobra.Command, fns []stack.Function, namespace string) ([]api.FunctionDeployment, error) {
+	specs := make([]api.FunctionDeployment, 0, len(fns))
+	for _, fn := range fns {
+		spec, err := f.stackSpec(cmd, fn, namespace)
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
 func (f *deployFlags) stackSpec(cmd *cobra.Command, fn stack.Function, namespace string) (api.FunctionDeployment, error) {
 	spec := api.FunctionDeployment{
 		Service: fn.Name, Image: fn.Image, Namespace: fn.Namespace, EnvProcess: fn.FProcess,

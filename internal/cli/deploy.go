@@ -67,12 +67,8 @@ func (o *deployOpts) run(cmd *cobra.Command, _ []string) error {
 		if err != nil {
 			return err
 		}
-		for _, f := range fns {
-			spec, err := o.deployFlags.stackSpec(cmd, f, o.namespace)
-			if err != nil {
-				return err
-			}
-			specs = append(specs, spec)
+		if specs, err = o.deployFlags.stackSpecs(cmd, fns, o.namespace); err != nil {
+			return err
 		}
 	}
 	c, err := o.client(cmd, st)

@@ -3,7 +3,6 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/fjord-faas/fjord/internal/api"
 )
 
 type upOpts struct {
@@ -55,13 +54,9 @@ func (o *upOpts) run(cmd *cobra.Command, _ []string) error {
 	if o.skipDeploy {
 		return nil
 	}
-	specs := make([]api.FunctionDeployment, 0, len(fns))
-	for _, f := range fns {
-		spec, err := o.deployFlags.stackSpec(cmd, f, o.namespace)
-		if err != nil {
-			return err
-		}
-		specs = append(specs, spec)
+	specs, err := o.deployFlags.stackSpecs(cmd, fns, o.namespace)
+	if err != nil {
+		return err
 	}
 	c, err := o.client(cmd, st)
 	if err != nil {
