@@ -120,6 +120,17 @@ func TestOwnRootImage(t *testing.T) {
 			t.Errorf("the function runs as root")
 		}
 	}
+	// The overlay root is mounted in the replica's own mount namespace only.
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err != nil || strings.Contains(string(mi), d.stateDir) {
+		t.Fatalf("host mount table mentions %s (err %v)", d.stateDir, err)
+	}
+	if code, out := d.do("DELETE", "/system/functions", `{"functionName":"bbox"}`); code != 202 {
+		t.Fatalf("remove: %d %s", code, out)
+	}
+	waitFor(t, "bbox removed", 20*time.Second, func() bool {
+		code, _, _ := invoke(t, "POST", d.url("/function/bbox"), "")
+		return code == 404
+	})
 }
 
 // TestImageWithOwnWatchdog runs an image that brings its own watchdog as

@@ -248,5 +248,10 @@ func TestSandbox(t *testing.T) {
 			d.mustCLI(t, dir, "", "remove", fn)
 		}
 		waitFor(t, "replica cgroups removed", 20*time.Second, func() bool { return len(replicaCgroups(d)) == 0 })
+		// Replica mounts live in the replicas' own mount namespaces: the host's
+		// mount table never mentions the state dir.
+		if mi, err := os.ReadFile("/proc/self/mountinfo"); err != nil || strings.Contains(string(mi), d.stateDir) {
+			t.Fatalf("host mount table mentions %s (err %v)", d.stateDir, err)
+		}
 	})
 }
