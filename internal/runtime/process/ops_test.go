@@ -216,3 +216,27 @@ func TestScaleDownStopsNewest(t *testing.T) {
 		t.Errorf("kept %s, want the oldest %s", left.ID, first.ID)
 	}
 }
+
+// TestUnhealthyReplicaRestarted: a replica that keeps failing its health check
+// is taken out of rotation, then killed and restarted, and the status says why.
+func TestUnhealthyReplicaRestarted(t *testing.T) {
+	rt, _ := newTestRuntime(t, []string{bins.fake}, func(c *Config) { c.HealthInterval = 20 * time.Millisecond })
+	started(t, rt)
+	spec := echoSpec("hung", 1, 1)
+	spec.Env["fake_unhealthy"] = "1"
+	if err := rt.Apply(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, err := rt.Status(t.Context(), spec.Ref)
+		if err == nil && len(st.Replicas) == 1 && st.Replicas[0].Restarts > 0 &&
+			strings.Contains(st.Replicas[0].Message, "failed health checks") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status = %+v, want a restart after failed health checks", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

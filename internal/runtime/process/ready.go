@@ -3,6 +3,7 @@ package process
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,6 +22,9 @@ const (
 	pollInterval  = 10 * time.Millisecond
 	pollMax       = 500 * time.Millisecond
 	healthFailMax = 3
+	// healthFailKill consecutive failed health checks get a replica killed and
+	// restarted: a hung watchdog does not come back by itself.
+	healthFailKill = 2 * healthFailMax
 )
 
 // watchReady marks the replica ready once its watchdog is, then checks its
@@ -192,7 +196,8 @@ func (r *replica) setReady(ctx context.Context, ready bool, msg string) bool {
 	return true
 }
 
-// liveness takes an unhealthy replica out of rotation until it recovers.
+// liveness takes an unhealthy replica out of rotation until it recovers, and
+// kills it (the supervisor restarts it) when it stays unhealthy.
 func (r *replica) liveness(ctx context.Context, addr string) {
 	t := time.NewTicker(r.f.rt.cfg.HealthInterval)
 	defer t.Stop()
@@ -212,6 +217,10 @@ func (r *replica) liveness(ctx context.Context, addr string) {
 		}
 		fails++
 		if fails == healthFailMax && !r.setReady(ctx, false, "health check failed") {
+			return
+		}
+		if fails == healthFailKill {
+			r.kill(fmt.Sprintf("killed after %d failed health checks", fails))
 			return
 		}
 	}

@@ -34,6 +34,20 @@ type replica struct {
 	proc      Process
 	stopping  bool
 	starts    int
+	// killReason, when set, explains the next exit (the runtime killed the replica).
+	killReason string
+}
+
+// kill ends the running replica process with SIGKILL; the supervisor restarts
+// it and reports reason as the exit's cause.
+func (r *replica) kill(reason string) {
+	r.f.mu.Lock()
+	proc := r.proc
+	r.killReason = reason
+	r.f.mu.Unlock()
+	if proc != nil {
+		_ = proc.Signal(syscall.SIGKILL)
+	}
 }
 
 // startReplica creates a replica of rev and starts supervising it; f.mu is held.
@@ -74,6 +88,9 @@ func (r *replica) supervise() {
 			return
 		}
 		msg := exitMessage(info, err)
+		if r.killReason != "" {
+			msg, r.killReason = r.killReason, ""
+		}
 		r.state, r.message, r.address = runtime.StateCrashed, msg, ""
 		restarts := r.restarts
 		f.mu.Unlock()

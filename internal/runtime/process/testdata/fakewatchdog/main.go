@@ -1,7 +1,8 @@
 // Command fakewatchdog is a minimal classic watchdog for the process runtime's
 // tests: it honours fjord_listen_fd and fjord_ready_fd, serves /_/health and
 // forks fprocess per call with the body on stdin. With fake_direct=1 it
-// reports its own address as the function's upstream on the ready pipe.
+// reports its own address as the function's upstream on the ready pipe; with
+// fake_unhealthy=1 it fails every health check after becoming ready.
 package main
 
 import (
@@ -28,7 +29,12 @@ func main() {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/_/health", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "OK") })
+	mux.HandleFunc("/_/health", func(w http.ResponseWriter, _ *http.Request) {
+		if os.Getenv("fake_unhealthy") == "1" { // ready once, then failing every health check
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		fmt.Fprint(w, "OK")
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		log.Print("Forking fprocess.")
 		cmd := exec.Command(argv[0], argv[1:]...)
