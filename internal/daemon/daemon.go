@@ -59,6 +59,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		}
 	}()
 	closeInheritedFDs()
+	tuneGC()
 	dir := d.cfg.StateDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
