@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bufio"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -149,19 +148,7 @@ func TestDirectServerSentEvents(t *testing.T) {
 	if resp.Header.Get(HeaderDuration) == "" {
 		t.Error("no X-Duration-Seconds on a stream")
 	}
-	done := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(resp.Body).ReadString('\n')
-		done <- line
-	}()
-	select {
-	case line := <-done:
-		if line != "data: one\n" {
-			t.Fatalf("first line %q", line)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatal("first event not streamed before the function finished")
-	}
+	expectFirstLine(t, resp.Body, "data: one\n")
 }
 
 // TestDirectEndpointChange checks an endpoint switching between the watchdog

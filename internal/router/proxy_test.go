@@ -2,6 +2,7 @@ package router
 
 import (
 	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -136,15 +137,22 @@ func TestServerSentEventsStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	expectFirstLine(t, resp.Body, "data: one\n")
+}
+
+// expectFirstLine reads the first line of a streamed body, which must arrive
+// within 3 s, before the upstream has finished its response.
+func expectFirstLine(t *testing.T, body io.Reader, want string) {
+	t.Helper()
 	done := make(chan string, 1)
 	go func() {
-		line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+		line, _ := bufio.NewReader(body).ReadString('\n')
 		done <- line
 	}()
 	select {
 	case line := <-done:
-		if line != "data: one\n" {
-			t.Fatalf("first line %q", line)
+		if line != want {
+			t.Fatalf("first line %q, want %q", line, want)
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("first event not streamed before the upstream finished")
