@@ -162,28 +162,7 @@ func TestInProcessDropsEveryThread(t *testing.T) {
 // decodes the test runner's report.
 func runInProcessReport(t *testing.T, s *Sandbox, l process.Launch) threadReport {
 	t.Helper()
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer readyR.Close()
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer outR.Close()
-	l.ExtraFiles, l.Stdout, l.Stderr = []*os.File{readyW}, outW, outW
-	p := start(t, s, l)
-	readyW.Close()
-	outW.Close()
-	ready, _ := io.ReadAll(readyR)
-	out, _ := io.ReadAll(outR)
-	if info, err := p.Wait(); err != nil || info.Code != 0 {
-		t.Fatalf("in-process runner exit %+v, %v; output: %s", info, err, out)
-	}
-	if string(ready) != "ready" {
-		t.Errorf("fd 3 got %q, want ready", ready)
-	}
+	out, _ := runPiped(t, s, l)
 	var r threadReport
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("decode report %q: %v", out, err)

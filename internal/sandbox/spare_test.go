@@ -53,6 +53,18 @@ func waitSpare(t *testing.T, s *Sandbox) {
 // process runtime sends them (only such launches can use a spare).
 func runPipedProbe(t *testing.T, s *Sandbox, l process.Launch) (probeReport, int) {
 	t.Helper()
+	out, pid := runPiped(t, s, l)
+	var r probeReport
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("decode probe output %q: %v", out, err)
+	}
+	return r, pid
+}
+
+// runPiped starts l with its output and fd 3 on pipes, waits for a zero exit,
+// checks that fd 3 got "ready" and returns the output and the pid.
+func runPiped(t *testing.T, s *Sandbox, l process.Launch) ([]byte, int) {
+	t.Helper()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -70,14 +82,10 @@ func runPipedProbe(t *testing.T, s *Sandbox, l process.Launch) (probeReport, int
 	ready, _ := io.ReadAll(readyR)
 	out, _ := io.ReadAll(outR)
 	if info, err := p.Wait(); err != nil || info.Code != 0 {
-		t.Fatalf("probe exit %+v, %v; output: %s", info, err, out)
+		t.Fatalf("exit %+v, %v; output: %s", info, err, out)
 	}
 	if string(ready) != "ready" {
 		t.Errorf("fd 3 ready pipe got %q, want ready", ready)
 	}
-	var r probeReport
-	if err := json.Unmarshal(out, &r); err != nil {
-		t.Fatalf("decode probe output %q: %v", out, err)
-	}
-	return r, p.Pid()
+	return out, p.Pid()
 }
