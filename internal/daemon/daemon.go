@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,7 +106,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.runtime.Subscribe(rt.UpdateEndpoints)
 	if d.gateway, err = gateway.New(gateway.Config{
 		Addr: d.cfg.Listen, Control: d.control, Functions: d.control, Router: rt, Metrics: m, Registry: reg,
-		OCI: oci, Auth: gateway.Auth{Enabled: d.cfg.Auth, User: d.creds.User, Password: d.creds.Password},
+		OCI: oci, Auth: d.auth(),
 		MaxBodyBytes: d.cfg.MaxBodyBytes, Logger: d.log,
 	}); err != nil {
 		return fmt.Errorf("create gateway: %w", err)
@@ -150,11 +149,11 @@ func (d *Daemon) Close(ctx context.Context) error {
 // Capabilities reports what the active runtime enforces.
 func (d *Daemon) Capabilities() runtime.Capabilities { return d.runtime.Capabilities() }
 
-func (d *Daemon) authorize(user, pass string) bool {
-	if !d.cfg.Auth {
-		return true
-	}
-	return user == d.creds.User && subtle.ConstantTimeCompare([]byte(pass), []byte(d.creds.Password)) == 1
+func (d *Daemon) authorize(user, pass string) bool { return d.auth().Check(user, pass) }
+
+// auth is the admin login as the gateway checks it.
+func (d *Daemon) auth() gateway.Auth {
+	return gateway.Auth{Enabled: d.cfg.Auth, User: d.creds.User, Password: d.creds.Password}
 }
 
 // sandbox picks the replica sandbox: namespaces + cgroups as root, else none.
