@@ -41,14 +41,14 @@ func freePort() (int, error) {
 }
 
 // startDaemon runs fjord serve on a free loopback port and waits until it is healthy.
-func startDaemon(ctx context.Context, bin, stateDir string, env []string) (*daemon, error) {
+func startDaemon(ctx context.Context, bin, stateDir string, env, args []string) (*daemon, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	d := &daemon{bin: bin, stateDir: stateDir, addr: "127.0.0.1:" + strconv.Itoa(port),
 		client: &http.Client{Timeout: 2 * time.Minute}}
-	d.cmd = exec.Command(bin, "serve", "--listen", d.addr, "--state-dir", stateDir)
+	d.cmd = exec.Command(bin, append([]string{"serve", "--listen", d.addr, "--state-dir", stateDir}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = &lockedWriter{d: d}, &lockedWriter{d: d}
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	d.cmd.Env = append(os.Environ(), env...)

@@ -31,6 +31,7 @@ type options struct {
 	keepState bool
 	hold      bool
 	daemonEnv []string
+	daemonArg []string
 }
 
 func parseOptions(args []string) (options, error) {
@@ -46,6 +47,10 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.hold, "hold", false, "deploy the functions, print the daemon's address and PID, wait for Ctrl-C (for profiling)")
 	fs.Func("daemon-env", "KEY=VALUE added to fjord serve's environment (repeatable), e.g. GOGC=200", func(v string) error {
 		o.daemonEnv = append(o.daemonEnv, v)
+		return nil
+	})
+	fs.Func("daemon-arg", "extra argument to fjord serve (repeatable), e.g. --debug-listen=127.0.0.1:6060", func(v string) error {
+		o.daemonArg = append(o.daemonArg, v)
 		return nil
 	})
 	if err := fs.Parse(args); err != nil {

@@ -63,7 +63,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 
 func measure(ctx context.Context, o options, log *slog.Logger, tmp string, res *results) error {
 	log.Info("starting fjord serve", "bin", o.bin)
-	d, err := startDaemon(ctx, o.bin, filepath.Join(tmp, "state"), o.daemonEnv)
+	d, err := startDaemon(ctx, o.bin, filepath.Join(tmp, "state"), o.daemonEnv, o.daemonArg)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,7 @@ State (functions, secrets, namespaces, images) lives in --state-dir and survives
 	f.BoolVar(&cfg.Example, "example", false, `deploy the example function "hello" (python3) if it is not deployed yet`)
 	f.StringVar(&cfg.Sandbox, "sandbox", cfg.Sandbox, "replica sandbox: auto (when root), on (required) or off")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long to drain in-flight calls on SIGTERM")
+	f.StringVar(&cfg.DebugListen, "debug-listen", "", "serve Go pprof profiles at `host:port`/debug/pprof/ (no auth: keep it on loopback)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	return cmd

@@ -30,6 +30,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxBodyBytes bounds /system/* request bodies.
 	MaxBodyBytes int64
+	// DebugListen, when set, serves Go pprof profiles on that address (no auth).
+	DebugListen string
 	// Logger receives the daemon's structured logs.
 	Logger *slog.Logger
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 
@@ -32,6 +33,7 @@ type Daemon struct {
 	runtime *process.Runtime
 	control *control.Service
 	gateway *gateway.Server
+	debug   *http.Server
 }
 
 // New checks the configuration; it starts nothing.
@@ -120,6 +122,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.gateway.Start(ctx); err != nil {
 		return fmt.Errorf("start gateway: %w", err)
 	}
+	if err := d.startDebug(); err != nil {
+		return err
+	}
 	if d.cfg.Example {
 		if err := d.deployExample(ctx); err != nil {
 			return fmt.Errorf("deploy example function: %w", err)
@@ -131,6 +136,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 // Close drains the gateway, then stops every replica and closes the state file.
 func (d *Daemon) Close(ctx context.Context) error {
 	var errs []error
+	if d.debug != nil {
+		d.debug.Close()
+	}
 	if d.gateway != nil {
 		errs = append(errs, d.gateway.Close(ctx))
 	}
