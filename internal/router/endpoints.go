@@ -18,6 +18,7 @@ var errNoEndpoints = errors.New("no endpoints available")
 type endpoint struct {
 	id, addr, direct string
 	inflight         atomic.Int64
+	pool             connPool // fast-path connections to direct, else addr
 }
 
 // endpointSet is an immutable snapshot of a function's ready endpoints.
@@ -51,6 +52,7 @@ func (f *function) update(eps []runtime.Endpoint) {
 	if len(eps) == 0 {
 		if len(old.eps) > 0 {
 			f.set.Store(&endpointSet{ready: make(chan struct{})})
+			closeRemoved(old.eps, nil)
 		}
 		return
 	}
@@ -65,6 +67,23 @@ func (f *function) update(eps []runtime.Endpoint) {
 	f.set.Store(next)
 	if old.ready != nil {
 		close(old.ready)
+	}
+	closeRemoved(old.eps, next.eps)
+}
+
+// closeRemoved closes the pooled connections of endpoints that left the set.
+func closeRemoved(old, next []*endpoint) {
+	for _, ep := range old {
+		kept := false
+		for _, n := range next {
+			if n == ep {
+				kept = true
+				break
+			}
+		}
+		if !kept {
+			ep.pool.close()
+		}
 	}
 }
 

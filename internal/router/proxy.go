@@ -92,10 +92,14 @@ func (r *Router) ServeFunction(w http.ResponseWriter, req *http.Request, ref run
 	if c.ep.direct != "" {
 		c.target, limit = c.ep.direct, callTimeout(req, timeout)
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), limit)
-	defer cancel()
 	c.code = http.StatusBadGateway // until a response arrives
 	c.sent = time.Now()
+	if r.cfg.Transport == nil && fastEligible(req) {
+		r.serveFast(w, req, c, limit)
+		return
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), limit)
+	defer cancel()
 	r.proxy.ServeHTTP(w, req.WithContext(context.WithValue(ctx, callKey{}, c)))
 }
 
@@ -191,7 +195,14 @@ func (r *Router) rewrite(pr *httputil.ProxyRequest) {
 func (r *Router) modifyResponse(resp *http.Response) error {
 	c := resp.Request.Context().Value(callKey{}).(*call)
 	c.code = resp.StatusCode
-	h := resp.Header
+	r.gatewayHeaders(resp.Header, c, resp.StatusCode)
+	return nil
+}
+
+// gatewayHeaders adds the call's headers to a replica's answer: call id, start
+// time, X-Served-By, X-Duration-Seconds on the direct path, and a Content-Type
+// (the caller's, else text/plain) when the replica sent none.
+func (r *Router) gatewayHeaders(h http.Header, c *call, code int) {
 	h.Set(HeaderCallID, c.callID)
 	h.Set(HeaderStartTime, c.start)
 	h[HeaderServedBy] = r.servedBy
@@ -200,19 +211,20 @@ func (r *Router) modifyResponse(resp *http.Response) error {
 			h[HeaderDuration] = []string{strconv.FormatFloat(time.Since(c.sent).Seconds(), 'f', 6, 64)}
 		}
 	}
-	switch resp.StatusCode {
+	switch code {
 	case http.StatusSwitchingProtocols, http.StatusNoContent, http.StatusNotModified:
-		return nil
+		return
 	}
-	if h.Get("Content-Type") == "" {
+	if v := h["Content-Type"]; len(v) == 0 || v[0] == "" {
 		if c.reqType != "" {
-			h.Set("Content-Type", c.reqType)
+			h["Content-Type"] = []string{c.reqType}
 		} else {
-			h.Set("Content-Type", "text/plain")
+			h["Content-Type"] = textPlain
 		}
 	}
-	return nil
 }
+
+var textPlain = []string{"text/plain"}
 
 // proxyError answers 502 with an empty body when the replica fails or times
 // out, or 504 with X-Fjord-Timeout when a direct call exceeds its timeout.

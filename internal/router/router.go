@@ -90,6 +90,7 @@ type Router struct {
 	transport http.RoundTripper
 	proxy     *httputil.ReverseProxy
 	calls     sync.Pool
+	bufs      *bufferPool
 	userAgent string
 	servedBy  []string // shared header value; net/http only reads it
 
@@ -121,6 +122,7 @@ func New(cfg Config) *Router {
 		r.transport = newTransport(cfg.MaxIdleConnsPerHost)
 	}
 	r.calls.New = func() any { return new(call) }
+	r.bufs = newBufferPool()
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite:   r.rewrite,
 		Transport: r.transport,
@@ -128,7 +130,7 @@ func New(cfg Config) *Router {
 		// length (chunked NDJSON, streams); only known-length bodies are written in
 		// 32 KiB chunks, which saves a flush syscall per call on the hot path.
 		FlushInterval:  0,
-		BufferPool:     newBufferPool(),
+		BufferPool:     r.bufs,
 		ModifyResponse: r.modifyResponse,
 		ErrorHandler:   r.proxyError,
 		ErrorLog:       slog.NewLogLogger(r.log.Handler(), slog.LevelDebug),
@@ -152,6 +154,13 @@ func newTransport(idlePerHost int) *http.Transport {
 
 // Close drops idle upstream connections.
 func (r *Router) Close(ctx context.Context) error {
+	r.mu.RLock()
+	for _, f := range r.fns {
+		for _, ep := range f.set.Load().eps {
+			ep.pool.close()
+		}
+	}
+	r.mu.RUnlock()
 	if t, ok := r.transport.(interface{ CloseIdleConnections() }); ok {
 		t.CloseIdleConnections()
 	}

@@ -1,0 +1,114 @@
+package router
+
+import (
+	"bufio"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// upConn is one keep-alive HTTP/1.1 connection to a replica, used by one call
+// at a time on the fast path.
+type upConn struct {
+	nc        net.Conn
+	raw       syscall.RawConn // nil when nc is not a *net.TCPConn
+	br        *bufio.Reader
+	idleSince time.Time
+	peekBuf   [1]byte
+	peekErr   error
+	peekFn    func(fd uintptr) bool // bound once: no allocation per check
+}
+
+// alive reports whether the replica has not closed (or written to) the idle
+// connection, with one non-blocking MSG_PEEK. A keep-alive connection the
+// replica closed while idle reads EOF; one with unexpected bytes is unusable.
+func (c *upConn) alive() bool {
+	if c.raw == nil {
+		return true
+	}
+	if err := c.raw.Read(c.peekFn); err != nil {
+		return false
+	}
+	// EAGAIN: nothing to read, the connection is open and clean.
+	return c.peekErr == syscall.EAGAIN
+}
+
+func (c *upConn) peek(fd uintptr) bool {
+	_, _, c.peekErr = syscall.Recvfrom(int(fd), c.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	return true
+}
+
+// connPool holds one replica's idle fast-path connections. It lives in the
+// endpoint and is closed when the endpoint leaves the function's set.
+type connPool struct {
+	mu     sync.Mutex
+	idle   []*upConn
+	closed bool
+}
+
+// idleTimeout drops pooled connections nobody used for this long.
+const idleTimeout = 90 * time.Second
+
+// dialTimeout bounds the TCP connect to a replica on loopback.
+const dialTimeout = 5 * time.Second
+
+// get returns an idle connection that is still open (reused true), or dials
+// addr. Connections that went stale while idle are closed on the way.
+func (p *connPool) get(addr string) (c *upConn, reused bool, err error) {
+	now := time.Now()
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			break
+		}
+		c = p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if now.Sub(c.idleSince) < idleTimeout && c.alive() {
+			return c, true, nil
+		}
+		c.nc.Close()
+	}
+	nc, err := net.DialTimeout("tcp", addr, dialTimeout)
+	if err != nil {
+		return nil, false, err
+	}
+	c = &upConn{nc: nc, br: bufio.NewReaderSize(nc, 8<<10)}
+	c.peekFn = c.peek
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+		if raw, err := tc.SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
+	return c, false, nil
+}
+
+// put returns a connection whose last exchange ended cleanly; beyond max idle
+// connections, or once the pool is closed, it is closed instead.
+func (p *connPool) put(c *upConn, max int) {
+	c.idleSince = time.Now()
+	p.mu.Lock()
+	if p.closed || len(p.idle) >= max {
+		p.mu.Unlock()
+		c.nc.Close()
+		return
+	}
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+// close closes the idle connections and makes later puts close theirs.
+func (p *connPool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, c := range idle {
+		c.nc.Close()
+	}
+}
