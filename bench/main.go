@@ -30,6 +30,7 @@ type options struct {
 	langs     []string
 	keepState bool
 	hold      bool
+	invoke    bool
 	daemonEnv []string
 	daemonArg []string
 }
@@ -44,6 +45,7 @@ func parseOptions(args []string) (options, error) {
 	fs.IntVar(&o.coldRuns, "cold", 0, "cold starts per template (default 50, smoke 5)")
 	fs.IntVar(&o.density, "functions", 0, "functions deployed for density (default 500, smoke 50)")
 	fs.BoolVar(&o.keepState, "keep", false, "keep the temporary state dir")
+	fs.BoolVar(&o.invoke, "invoke-only", false, "measure the invoke path only (no cold starts, no density); writes no report")
 	fs.BoolVar(&o.hold, "hold", false, "deploy the functions, print the daemon's address and PID, wait for Ctrl-C (for profiling)")
 	fs.Func("daemon-env", "KEY=VALUE added to fjord serve's environment (repeatable), e.g. GOGC=200", func(v string) error {
 		o.daemonEnv = append(o.daemonEnv, v)
@@ -55,6 +57,9 @@ func parseOptions(args []string) (options, error) {
 	})
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	if o.invoke {
+		o.out = ""
 	}
 	def := func(v *int, full, smoke int) {
 		if *v == 0 {

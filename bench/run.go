@@ -91,6 +91,9 @@ func measure(ctx context.Context, o options, log *slog.Logger, tmp string, res *
 	if err := measureInvoke(ctx, o, log, d, tmp, fnDir, res); err != nil {
 		return err
 	}
+	if o.invoke {
+		return nil
+	}
 	for _, lang := range o.langs {
 		log.Info("cold starts", "template", lang, "runs", o.coldRuns)
 		c, err := runCold(ctx, d, lang, o.coldRuns)
