@@ -18,6 +18,9 @@ type loadResult struct {
 	success  float64 // ratio of 2xx
 	p50, p99 time.Duration
 	peakRSS  int // daemon VmRSS kB sampled during the cell (gateway cells only)
+	// CPU per call of the process in front of the function (daemon, watchdog,
+	// relay) and of the function's own process.
+	hopCPU, fnCPU cpuCost
 }
 
 // attack runs vegeta against url with conns workers and connections,
@@ -61,21 +64,30 @@ func attack(ctx context.Context, url string, conns int, du time.Duration, sample
 }
 
 // invokeRow holds the cells of one template and connection count: through
-// the gateway, direct, and (go only) through an unsandboxed watchdog.
+// the gateway, direct, and (go only) through an unsandboxed watchdog and
+// through the bare relay.
 type invokeRow struct {
 	template, direct string
 	conns            int
 	gw, dir          loadResult
-	via              *loadResult
+	via, relay       *loadResult
 }
 
-// runInvoke measures one template at each connection count: urls are the
-// gateway, the direct server and optionally the unsandboxed watchdog.
-func runInvoke(ctx context.Context, d *daemon, o options, tmpl, directKind string, urls []string) ([]invokeRow, error) {
+// invokePath is one way to call the function: url, and the processes whose
+// CPU the cell measures (see cellCPU).
+type invokePath struct {
+	kind    string // gateway, direct, via, relay
+	url     string
+	hop, fn int
+}
+
+// runInvoke measures one template at each connection count along paths
+// (the gateway first, then direct, then optionally via watchdog and relay).
+func runInvoke(ctx context.Context, d *daemon, o options, tmpl, directKind string, paths []invokePath) ([]invokeRow, error) {
 	var rows []invokeRow
 	// Warm every path (connections, the runtimes, page cache) before measuring.
-	for _, u := range urls {
-		if _, err := attack(ctx, u, 4, 300*time.Millisecond, nil); err != nil {
+	for _, p := range paths {
+		if _, err := attack(ctx, p.url, 4, 300*time.Millisecond, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -87,23 +99,27 @@ func runInvoke(ctx context.Context, d *daemon, o options, tmpl, directKind strin
 			}
 		}
 		row := invokeRow{template: tmpl, direct: directKind, conns: c}
-		for i, u := range urls {
+		for _, p := range paths {
 			s := sample
-			if i > 0 {
+			if p.kind != "gateway" {
 				s = nil
 			}
-			r, err := attack(ctx, u, c, o.cell, s)
+			cpu := startCellCPU(p.hop, p.fn)
+			r, err := attack(ctx, p.url, c, o.cell, s)
 			if err != nil {
 				return nil, err
 			}
-			switch i {
-			case 0:
+			r.hopCPU, r.fnCPU = cpu.finish(r.requests)
+			switch p.kind {
+			case "gateway":
 				r.peakRSS = peak
 				row.gw = r
-			case 1:
+			case "direct":
 				row.dir = r
-			default:
+			case "via":
 				row.via = &r
+			case "relay":
+				row.relay = &r
 			}
 		}
 		rows = append(rows, row)

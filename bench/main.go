@@ -33,6 +33,7 @@ type options struct {
 	invoke    bool
 	daemonEnv []string
 	daemonArg []string
+	relay     string
 }
 
 func parseOptions(args []string) (options, error) {
@@ -47,6 +48,7 @@ func parseOptions(args []string) (options, error) {
 	fs.BoolVar(&o.keepState, "keep", false, "keep the temporary state dir")
 	fs.BoolVar(&o.invoke, "invoke-only", false, "measure the invoke path only (no cold starts, no density); writes no report")
 	fs.BoolVar(&o.hold, "hold", false, "deploy the functions, print the daemon's address and PID, wait for Ctrl-C (for profiling)")
+	fs.StringVar(&o.relay, "relay", "process", "where the bare relay runs: process (the bench re-executed) or inproc (goroutines of the bench)")
 	fs.Func("daemon-env", "KEY=VALUE added to fjord serve's environment (repeatable), e.g. GOGC=200", func(v string) error {
 		o.daemonEnv = append(o.daemonEnv, v)
 		return nil
@@ -89,6 +91,13 @@ func envOr(k, def string) string {
 }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == relayCmd {
+		if err := relayMain(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "relay:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	o, err := parseOptions(os.Args[1:])
 	if err != nil {
 		os.Exit(2)

@@ -21,7 +21,7 @@ func report(o options, r *results) string {
 	p("functions with `fjord new` + `fjord up`, drives load with vegeta v12 (in-process, unthrottled,\n")
 	p("N workers = N keep-alive connections, %s per cell; latencies are vegeta's t-digest quantiles)\n", o.cell)
 	p("and stops the daemon by PID at the end. Load generator, daemon and functions share the same cores.\n")
-	invokeSection(&b, r)
+	invokeSection(&b, r, o)
 	coldSection(&b, r, o)
 	footprintSection(&b, r)
 	densitySection(&b, r)
@@ -30,26 +30,89 @@ func report(o options, r *results) string {
 	return b.String()
 }
 
-func invokeSection(b *strings.Builder, r *results) {
-	fmt.Fprintf(b, "\n## Invoke path: gateway vs direct\n\n")
-	fmt.Fprintf(b, "Gateway = `GET /function/NAME` on the daemon: gateway → router → the sandboxed replica. For go (http mode)\n")
-	fmt.Fprintf(b, "the router calls the function's server directly (the watchdog only supervises); for bash (classic) the call goes\n")
-	fmt.Fprintf(b, "through the replica's watchdog, which forks the handler.\n")
-	fmt.Fprintf(b, "Direct = the same image unpacked and run outside fjord: for go the compiled handler binary with `PORT`\n")
-	fmt.Fprintf(b, "(no watchdog); for bash `fjord watchdog` with the image's `fprocess` (classic: one fork per request).\n")
-	fmt.Fprintf(b, "For go, \"via watchdog\" is the same image behind an unsandboxed `fjord watchdog` (http mode): one proxy hop\n")
-	fmt.Fprintf(b, "in front of the handler, for comparison with the gateway's one hop.\n\n")
-	fmt.Fprintf(b, "| template | conns | gateway req/s | direct req/s | ratio | gateway p50 | direct p50 | added p50 | gateway p99 | direct p99 | via watchdog req/s | via watchdog p50 | gateway ok |\n")
-	fmt.Fprintf(b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+func invokeSection(b *strings.Builder, r *results, o options) {
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	p("\n## Invoke path: gateway vs direct\n\n")
+	p("Gateway = `GET /function/NAME` on the daemon: gateway → router → the sandboxed replica. For go (http mode)\n")
+	p("the router calls the function's server directly (the watchdog only supervises); for bash (classic) the call goes\n")
+	p("through the replica's watchdog, which forks the handler.\n")
+	p("Direct = the same image unpacked and run outside fjord: for go the compiled handler binary with `PORT`\n")
+	p("(no watchdog); for bash `fjord watchdog` with the image's `fprocess` (classic: one fork per request).\n")
+	p("For go, \"via watchdog\" is the same image behind an unsandboxed `fjord watchdog` (http mode): one proxy hop\n")
+	p("in front of the handler, for comparison with the gateway's one hop.\n\n")
+	p("| template | conns | gateway req/s | direct req/s | ratio | gateway p50 | direct p50 | added p50 | gateway p99 | direct p99 | via watchdog req/s | via watchdog p50 | gateway ok |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.invoke {
 		viaRPS, viaP50 := "–", "–"
 		if row.via != nil {
 			viaRPS, viaP50 = fmt.Sprintf("%.0f", row.via.rps), ms(row.via.p50)
 		}
-		fmt.Fprintf(b, "| %s | %d | %.0f | %.0f | %.2f× | %s | %s | %s | %s | %s | %s | %s | %.1f%% |\n",
+		p("| %s | %d | %.0f | %.0f | %.2f× | %s | %s | %s | %s | %s | %s | %s | %.1f%% |\n",
 			row.template, row.conns, row.gw.rps, row.dir.rps, ratio(row.gw.rps, row.dir.rps),
 			ms(row.gw.p50), ms(row.dir.p50), ms(row.gw.p50-row.dir.p50), ms(row.gw.p99), ms(row.dir.p99),
 			viaRPS, viaP50, 100*row.gw.success)
+	}
+	relaySection(b, r, o)
+	cpuSection(b, r)
+}
+
+// relaySection compares the gateway with the bare relay: the cost of one
+// loopback hop and nothing else, measured in the same run.
+func relaySection(b *strings.Builder, r *results, o options) {
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	p("\n### The one-hop limit\n\n")
+	p("Bare relay = the smallest possible one-hop forwarder in front of the same direct handler: a TCP byte relay\n")
+	p("with no HTTP parsing, one goroutine and one upstream connection per client connection, moving bytes in lock\n")
+	p("step (one read from the client written upstream, then one read from upstream written back). It does less\n")
+	p("than any HTTP proxy can (no parsing, routing, headers, auth, timeouts), so no one-hop gateway can beat it on\n")
+	p("this machine: its ratio to direct is the physical limit of one extra loopback hop here, and \"gateway / relay\"\n")
+	p("says how close fjord is to that limit. %s\n\n", relayWhere(o.relay))
+	p("| template | conns | relay req/s | relay / direct | gateway / relay | relay p50 | relay added p50 | gateway added p50 | relay ok |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, row := range r.invoke {
+		if row.relay == nil {
+			continue
+		}
+		rl := row.relay
+		p("| %s | %d | %.0f | %.2f× | %.2f× | %s | %s | %s | %.1f%% |\n", row.template, row.conns, rl.rps,
+			ratio(rl.rps, row.dir.rps), ratio(row.gw.rps, rl.rps), ms(rl.p50), ms(rl.p50-row.dir.p50),
+			ms(row.gw.p50-row.dir.p50), 100*rl.success)
+	}
+}
+
+func relayWhere(mode string) string {
+	if mode == "inproc" {
+		return "In this run (`-relay inproc`) the relay ran as goroutines inside the bench process, sharing its Go runtime\n" +
+			"with the load generator; its CPU cannot be told apart from vegeta's, so it is not reported."
+	}
+	return "The relay runs as its own process (the bench binary re-executed with a hidden argument), like the daemon:\n" +
+		"a relay inside the bench process shares the Go runtime and scheduler with vegeta and measured less fairly\n" +
+		"(`-relay inproc` runs it that way)."
+}
+
+// cpuSection prints the CPU each process spent per call, from utime+stime
+// in /proc/PID/stat before and after each cell.
+func cpuSection(b *strings.Builder, r *results) {
+	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
+	p("\n### CPU per call\n\n")
+	p("CPU time (utime + stime from `/proc/PID/stat`, %s ticks) each process used during the cell, divided by the\n", clockTick)
+	p("cell's calls. Function = the process that answers the call: the go handler, or for bash the watchdog together\n")
+	p("with the handlers it forked and waited for (cutime + cstime). In the gateway cell it is found as the daemon's\n")
+	p("descendant listening on a port the daemon is connected to (the one that used the most CPU); in the via-watchdog\n")
+	p("cell likewise among the watchdog's children. – = not found or not measurable. The load generator's own CPU\n")
+	p("(the bench process) is not counted anywhere.\n\n")
+	p("| template | conns | gateway: daemon | gateway: function | direct: function | via watchdog: watchdog | via watchdog: handler | relay: relay | relay: handler |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, row := range r.invoke {
+		via, viaFn, rl, rlFn := "–", "–", "–", "–"
+		if row.via != nil {
+			via, viaFn = row.via.hopCPU.String(), row.via.fnCPU.String()
+		}
+		if row.relay != nil {
+			rl, rlFn = row.relay.hopCPU.String(), row.relay.fnCPU.String()
+		}
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", row.template, row.conns, row.gw.hopCPU, row.gw.fnCPU,
+			row.dir.fnCPU, via, viaFn, rl, rlFn)
 	}
 }
 

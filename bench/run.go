@@ -112,32 +112,44 @@ func measure(ctx context.Context, o options, log *slog.Logger, tmp string, res *
 }
 
 // measureInvoke runs the gateway-vs-direct cells for the go (http mode) and
-// bash (classic) templates. For go a third path, the same image behind an
-// unsandboxed `fjord watchdog`, splits the gateway's cost from the watchdog's.
+// bash (classic) templates. For go two more paths in front of the same image
+// split the gateway's cost: an unsandboxed `fjord watchdog` (a real HTTP proxy
+// hop) and the bare relay (the smallest one-hop forwarder, in front of the
+// direct handler).
 func measureInvoke(ctx context.Context, o options, log *slog.Logger, d *daemon, tmp, fnDir string, res *results) error {
 	cases := []struct {
-		name, tmpl, direct, kind, via string
+		name, tmpl, direct, kind string
+		more                     bool // via watchdog and relay
 	}{
-		{"bench-go", "go (http mode)", "handler binary, PORT", "handler", "watchdog"},
-		{"bench-bash", "bash (classic)", "fjord watchdog, fprocess", "watchdog", ""},
+		{"bench-go", "go (http mode)", "handler binary, PORT", "handler", true},
+		{"bench-bash", "bash (classic)", "fjord watchdog, fprocess", "watchdog", false},
 	}
 	for _, c := range cases {
 		root := filepath.Join(tmp, "direct-"+c.name)
 		layoutDir := filepath.Join(fnDir, "build", c.name)
-		urls := []string{d.url("/function/" + c.name)}
-		for _, kind := range []string{c.kind, c.via} {
-			if kind == "" {
-				continue
-			}
-			srv, err := startDirect(ctx, o.bin, layoutDir, root, kind)
+		paths := []invokePath{{kind: "gateway", url: d.url("/function/" + c.name), hop: d.cmd.Process.Pid}}
+		srv, err := startDirect(ctx, o.bin, layoutDir, root, c.kind)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", c.name, c.kind, err)
+		}
+		defer srv.stop()
+		paths = append(paths, invokePath{kind: "direct", url: srv.url, fn: srv.cmd.Process.Pid})
+		if c.more {
+			via, err := startDirect(ctx, o.bin, layoutDir, root, "watchdog")
 			if err != nil {
-				return fmt.Errorf("%s %s: %w", c.name, kind, err)
+				return fmt.Errorf("%s watchdog: %w", c.name, err)
 			}
-			defer srv.stop()
-			urls = append(urls, srv.url)
+			defer via.stop()
+			paths = append(paths, invokePath{kind: "via", url: via.url, hop: via.cmd.Process.Pid})
+			rl, err := startRelay(ctx, srv.url, o.relay)
+			if err != nil {
+				return fmt.Errorf("%s relay: %w", c.name, err)
+			}
+			defer rl.stop()
+			paths = append(paths, invokePath{kind: "relay", url: rl.url, hop: rl.pid, fn: srv.cmd.Process.Pid})
 		}
 		log.Info("invoke load", "function", c.name, "cell", o.cell)
-		rows, err := runInvoke(ctx, d, o, c.tmpl, c.direct, urls)
+		rows, err := runInvoke(ctx, d, o, c.tmpl, c.direct, paths)
 		if err != nil {
 			return err
 		}
