@@ -1,12 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,7 +26,8 @@ type testGateway struct {
 	ctl    *fakeControl
 	router *router.Router
 	m      *metrics.Metrics
-	srv    *httptest.Server
+	gw     *Server
+	url    string // http://host:port of the started gateway
 }
 
 // newTestGateway serves a gateway over a fake control plane and a real router.
@@ -49,15 +51,24 @@ func newTestGateway(t *testing.T, mutate func(*Config)) *testGateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.srv = httptest.NewServer(s.Handler())
-	t.Cleanup(g.srv.Close)
+	// The real listener: function calls go through the front, the rest is
+	// handed to net/http (unless a test sets NoFront).
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g.gw, g.url = s, "http://"+s.Addr()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
 	return g
 }
 
 // call sends a request with valid credentials unless noAuth.
 func (g *testGateway) call(method, path, body string, noAuth bool) (*http.Response, string) {
 	g.t.Helper()
-	req, err := http.NewRequest(method, g.srv.URL+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, g.url+path, strings.NewReader(body))
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -211,7 +222,7 @@ func TestAuth(t *testing.T) {
 				func(r *http.Request) { r.SetBasicAuth(testUser, "wrong") },
 				func(r *http.Request) { r.SetBasicAuth("root", testPass) },
 			} {
-				req, _ := http.NewRequest("GET", g.srv.URL+path, nil)
+				req, _ := http.NewRequest("GET", g.url+path, nil)
 				set(req)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {

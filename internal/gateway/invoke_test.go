@@ -107,7 +107,7 @@ func TestLogsStreamed(t *testing.T) {
 	g.ctl.logs <- runtime.LogEntry{Instance: "fn-abc", Time: ts, Text: "Forking fprocess.\n"}
 	defer close(g.ctl.logs)
 
-	req, _ := http.NewRequest("GET", g.srv.URL+"/system/logs?name=fn&follow=true", nil)
+	req, _ := http.NewRequest("GET", g.url+"/system/logs?name=fn&follow=true", nil)
 	req.SetBasicAuth(testUser, testPass)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

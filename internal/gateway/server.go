@@ -58,6 +58,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives request failures; nil discards them.
 	Logger *slog.Logger
+	// NoFront serves every request with net/http; by default the gateway's
+	// own connection loop serves plain function calls (see front.go).
+	NoFront bool
 }
 
 // Default returns the default configuration: :8080, auth on for user admin
@@ -94,6 +97,8 @@ type Server struct {
 	handler http.Handler
 	srv     *http.Server
 	ln      net.Listener
+	front   *front
+	baseCtx context.Context
 }
 
 // New builds the server and its routes; it does not listen.
@@ -108,7 +113,7 @@ func New(cfg Config) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: log.With("component", "gateway"), router: cfg.Router}
+	s := &Server{cfg: cfg, log: log.With("component", "gateway"), router: cfg.Router, baseCtx: context.Background()}
 	if s.router == nil {
 		s.owned = router.New(router.Config{Functions: cfg.Functions, Metrics: cfg.Metrics, Logger: log})
 		s.router = s.owned
@@ -136,8 +141,18 @@ func (s *Server) Start(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
+	var httpLn net.Listener = ln
+	if !s.cfg.NoFront {
+		s.front = newFront(s, ln)
+		httpLn = s.front.handoff
+		go func() {
+			if err := s.front.serve(); err != nil && !errors.Is(err, net.ErrClosed) {
+				s.log.Error("accept failed", "err", err)
+			}
+		}()
+	}
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.srv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("serve failed", "err", err)
 		}
 	}()
@@ -157,7 +172,11 @@ func (s *Server) Addr() string {
 // Close stops accepting connections and waits for in-flight calls to finish
 // until ctx ends.
 func (s *Server) Close(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
+	var ferr error
+	if s.front != nil {
+		ferr = s.front.shutdown(ctx)
+	}
+	err := errors.Join(ferr, s.srv.Shutdown(ctx))
 	if s.owned != nil {
 		_ = s.owned.Close(ctx)
 	}

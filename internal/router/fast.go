@@ -25,6 +25,12 @@ import (
 // maxFastBody is the largest request body the fast path buffers.
 const maxFastBody = 64 << 10
 
+// FastEligible reports whether the router serves req on its fast path (the
+// gateway's front serves only such calls itself).
+func (r *Router) FastEligible(req *http.Request) bool {
+	return r.cfg.Transport == nil && fastEligible(req)
+}
+
 // fastEligible reports whether req can take the fast path.
 func fastEligible(req *http.Request) bool {
 	if req.ProtoMajor != 1 || req.ContentLength < 0 || req.ContentLength > maxFastBody ||
