@@ -40,6 +40,10 @@ type initSpec struct {
 	InProcess bool
 	// Nice, when set, is the priority a spare init gives all its threads back.
 	Nice *int
+	// Gated: a spare init builds the root while the daemon puts it in the
+	// replica's cgroup, and runs the function only once the daemon released
+	// it (one byte on the spec socket).
+	Gated bool
 }
 
 // Runner runs a program inside the init process instead of exec'ing it (see
@@ -66,12 +70,12 @@ func Init(ctx context.Context, args []string, runner Runner) error {
 	if err := errors.Join(err1, err2); err != nil {
 		return fmt.Errorf("sandbox init: parse fds: %w", err)
 	}
-	spec, errFD, err := readSpec(specFD, errFD)
+	spec, errFD, gateFD, err := readSpec(specFD, errFD)
 	errPipe := os.NewFile(uintptr(errFD), "sandbox-err")
 	syscall.CloseOnExec(errFD)
 	var run func(context.Context) error
 	if err == nil {
-		run, err = initAndExec(&spec, runner)
+		run, err = initAndExec(&spec, runner, gate(gateFD))
 	}
 	if err != nil {
 		_, _ = io.WriteString(errPipe, err.Error())
@@ -85,7 +89,7 @@ func Init(ctx context.Context, args []string, runner Runner) error {
 
 // initAndExec builds the root and execs the function; it returns only on
 // failure, or with the program to run for an in-process launch.
-func initAndExec(spec *initSpec, runner Runner) (func(context.Context) error, error) {
+func initAndExec(spec *initSpec, runner Runner, gate func() error) (func(context.Context) error, error) {
 	if err := buildRoot(spec); err != nil {
 		return nil, err
 	}
@@ -98,6 +102,9 @@ func initAndExec(spec *initSpec, runner Runner) (func(context.Context) error, er
 	if spec.InProcess && runner != nil {
 		run, err := runInProcess(spec, runner)
 		if !errors.Is(err, errNoAllThreads) {
+			if err == nil {
+				err = gate()
+			}
 			return run, err
 		}
 	}
@@ -106,6 +113,9 @@ func initAndExec(spec *initSpec, runner Runner) (func(context.Context) error, er
 		return nil, err
 	}
 	if err := dropPrivileges(spec.UID, spec.GID); err != nil {
+		return nil, err
+	}
+	if err := gate(); err != nil {
 		return nil, err
 	}
 	if err := syscall.Exec(path, spec.Args, spec.Env); err != nil {
@@ -117,25 +127,45 @@ func initAndExec(spec *initSpec, runner Runner) (func(context.Context) error, er
 // readSpec reads the spec from its pipe or, for a spare init started ahead
 // of time, from its socket, with the replica's files (see receiveSpec); it
 // returns the error pipe's fd, which a spare init moves.
-func readSpec(specFD, errFD int) (initSpec, int, error) {
+func readSpec(specFD, errFD int) (spec initSpec, newErrFD, gateFD int, err error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(specFD, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-		// A spare init drops the bounding set (the slow part of dropping
-		// privileges on every thread) while it waits; the effective
-		// capabilities it still needs are not affected.
+		// A spare init empties the bounding set (the slow part of dropping
+		// privileges on every thread) before it waits, unless it started
+		// with an empty one (see spareStarter); the effective capabilities
+		// it still needs are not affected.
 		if err := dropBoundingAllThreads(); err != nil && !errors.Is(err, errNoAllThreads) {
-			return initSpec{}, errFD, err
+			return initSpec{}, errFD, -1, err
 		}
 		return receiveSpec(specFD, errFD)
 	}
 	f := os.NewFile(uintptr(specFD), "sandbox-spec")
-	var spec initSpec
-	err := json.NewDecoder(f).Decode(&spec)
+	err = json.NewDecoder(f).Decode(&spec)
 	_ = f.Close()
 	if err != nil {
-		return spec, errFD, fmt.Errorf("read sandbox spec: %w", err)
+		return spec, errFD, -1, fmt.Errorf("read sandbox spec: %w", err)
 	}
-	return spec, errFD, nil
+	return spec, errFD, -1, nil
+}
+
+// gate returns the wait for the daemon's release of a gated spare init (see
+// initSpec.Gated); without a gate fd it lets the function run at once.
+func gate(fd int) func() error {
+	return func() error {
+		if fd < 0 {
+			return nil
+		}
+		defer unix.Close(fd)
+		var b [1]byte
+		n, err := unix.Read(fd, b[:])
+		if err == nil && n != 1 {
+			err = errors.New("the daemon closed the socket")
+		}
+		if err != nil {
+			return fmt.Errorf("wait to be put in the replica's cgroup: %w", err)
+		}
+		return nil
+	}
 }
 
 // lookPath resolves a bare program name against PATH from the function's env.

@@ -16,34 +16,35 @@ import (
 )
 
 // Start launches one replica: the init child is cloned into new mount, PID,
-// IPC and UTS namespaces, put in the replica's cgroup, then sent its spec; it
-// builds the root and execs l.Path. Start returns once that exec succeeded, or
-// with the init's error. l.ExtraFiles keep fds 3, 4, ... in the function.
+// IPC and UTS namespaces (or a spare init made so ahead of time is taken),
+// put in the replica's cgroup and sent its spec; it builds the root and execs
+// l.Path. Start returns once that exec succeeded, or with the init's error.
+// l.ExtraFiles keep fds 3, 4, ... in the function.
 func (s *Sandbox) Start(ctx context.Context, l process.Launch) (process.Process, error) {
 	spec, err := s.spec(l)
 	if err != nil {
 		return nil, err
 	}
-	var g group
-	if s.cg != nil {
-		if g, err = s.cg.create(l.ReplicaID, l.Limits, s.cfg.PidsLimit); err != nil {
-			return nil, err
-		}
-	}
-	p := &proc{g: g, workDir: spec.WorkDir}
-	if sp := s.takeSpare(l); sp != nil {
-		err := p.startSpare(ctx, sp, spec, l)
+	if sp := s.takeSpare(ctx, l); sp != nil {
+		p, err := s.startSpare(ctx, sp, spec, l)
 		if err == nil {
 			return p, nil
 		}
 		if !errors.Is(err, errSpareGone) {
-			_ = p.Cleanup()
 			return nil, err
 		}
 		s.log.Warn("spare sandbox init unusable, starting a new one", "err", err)
-		p = &proc{g: g, workDir: spec.WorkDir}
+		spec.Nice, spec.Gated = nil, false
 	}
-	if err := p.start(ctx, s.cfg.Self, spec, l); err != nil {
+	p := &proc{workDir: spec.WorkDir}
+	if s.cg != nil {
+		if p.g, err = s.cg.create(l.ReplicaID, l.Limits, s.cfg.PidsLimit); err != nil {
+			return nil, err
+		}
+	}
+	err = p.start(ctx, s.cfg.Self, spec, l)
+	s.refill()
+	if err != nil {
 		_ = p.Cleanup() // the start error is the one worth returning
 		return nil, err
 	}
@@ -113,31 +114,53 @@ func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.Fi
 	return waitInit(ctx, errR)
 }
 
-// startSpare hands the launch to a spare init: it joins the cgroup, gets the
-// spec and the files, and is waited for as in start. errSpareGone means the
-// spare could not take the launch (it died); the caller may start afresh.
-func (p *proc) startSpare(ctx context.Context, sp *spare, spec *initSpec, l process.Launch) error {
+// startSpare hands the launch to a spare init. The spare gets the spec and
+// the files first and builds the root while the replica's cgroup is made and
+// joined here (a cgroup.procs write can wait for an RCU grace period); it runs
+// the function only after the release that follows the join. errSpareGone
+// means the spare could not take the launch (it died); the caller may start
+// afresh.
+func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l process.Launch) (*proc, error) {
 	defer sp.errR.Close()
-	p.cmd = sp.cmd
+	defer sp.sock.Close()
+	p := &proc{cmd: sp.cmd, workDir: spec.WorkDir}
 	sp.renice()
 	spec.Nice = &sp.nice
-	fail := func(err error) error {
+	spec.Gated = true
+	fail := func(err error) (*proc, error) {
 		_ = p.cmd.Process.Kill()
 		_, _ = p.Wait()
-		return err
+		if errors.Is(err, errSpareGone) {
+			// The caller starts afresh in the same work dir.
+			if p.g != nil {
+				_ = removeGroup(p.g)
+			}
+		} else {
+			_ = p.Cleanup()
+		}
+		return nil, err
 	}
-	if p.g != nil {
-		if err := p.g.add(p.cmd.Process.Pid); err != nil {
+	if err := sp.send(spec, l); err != nil {
+		return fail(fmt.Errorf("%w: %w", errSpareGone, err))
+	}
+	if s.cg != nil {
+		g, err := s.cg.create(l.ReplicaID, l.Limits, s.cfg.PidsLimit)
+		if err != nil {
+			return fail(err)
+		}
+		p.g = g
+		if err := g.add(p.cmd.Process.Pid); err != nil {
 			return fail(fmt.Errorf("%w: %w", errSpareGone, err))
 		}
 	}
-	if err := sp.send(spec, l); err != nil {
+	s.refill() // the next spare starts once no cgroup.procs write is left here
+	if err := sp.release(); err != nil {
 		return fail(fmt.Errorf("%w: %w", errSpareGone, err))
 	}
 	if err := waitInit(ctx, sp.errR); err != nil {
 		return fail(err)
 	}
-	return nil
+	return p, nil
 }
 
 // errSpareGone marks a spare init that could not take a launch.

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
-	"sync/atomic"
+	"sync"
 
 	"github.com/fjord-faas/fjord/internal/runtime/process"
 )
@@ -29,8 +29,10 @@ type Sandbox struct {
 	// stat'ed, which disables in-process launches.
 	self os.FileInfo
 	// spares holds inits started ahead of time (nil when Config.Spares is 0).
-	spares    chan *spare
-	refilling atomic.Bool
+	spares  chan *spare
+	spareMu sync.Mutex
+	making  *spare // the spare being started, nil when none
+	starter spareStarter
 }
 
 var _ process.Sandbox = (*Sandbox)(nil)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/fjord-faas/fjord/internal/runtime/process"
@@ -29,11 +31,20 @@ type spare struct {
 	sock *os.File // our end of a SOCK_SEQPACKET pair
 	errR *os.File
 	nice int // the daemon's nice value, to restore when taken
+
+	// made is closed once the spare waits for its spec (it is then queued)
+	// or failed to get there.
+	made chan struct{}
+	mu   sync.Mutex
+	pid  int  // set once started
+	fast bool // a start waits for it: it runs at the daemon's priority
 }
 
 // takeSpare returns a waiting spare init, or nil. Only launches whose output
-// goes to files can use one: their fds are passed over the socket.
-func (s *Sandbox) takeSpare(l process.Launch) *spare {
+// goes to files can use one: their fds are passed over the socket. When no
+// spare waits but one is being made, it waits for that one at the daemon's
+// priority rather than starting a second init beside it.
+func (s *Sandbox) takeSpare(ctx context.Context, l process.Launch) *spare {
 	if s.spares == nil {
 		return nil
 	}
@@ -43,23 +54,60 @@ func (s *Sandbox) takeSpare(l process.Launch) *spare {
 	if _, ok := l.Stderr.(*os.File); !ok {
 		return nil
 	}
-	defer s.refill()
 	select {
 	case sp := <-s.spares:
 		return sp
 	default:
+	}
+	s.spareMu.Lock()
+	m := s.making
+	s.spareMu.Unlock()
+	if m == nil {
+		return nil
+	}
+	m.hurry()
+	select {
+	case sp := <-s.spares:
+		return sp
+	case <-m.made:
+		select {
+		case sp := <-s.spares:
+			return sp
+		default:
+			return nil
+		}
+	case <-ctx.Done():
 		return nil
 	}
 }
 
-// refill starts a spare init in the background unless one is being made.
+// refill starts a spare init in the background unless one is being made or
+// the spares are complete. A start calls it once it no longer writes to
+// cgroup.procs: that write waits for an RCU grace period, which a CPU busy
+// with a starting spare makes last several milliseconds.
 func (s *Sandbox) refill() {
-	if len(s.spares) == cap(s.spares) || !s.refilling.CompareAndSwap(false, true) {
+	if s.spares == nil {
 		return
 	}
+	s.spareMu.Lock()
+	if s.making != nil || len(s.spares) == cap(s.spares) {
+		s.spareMu.Unlock()
+		return
+	}
+	sp := &spare{made: make(chan struct{})}
+	s.making = sp
+	s.spareMu.Unlock()
 	go func() {
-		defer s.refilling.Store(false)
-		sp, err := startSpare(s.cfg.Self)
+		defer close(sp.made)
+		err := sp.start(s.cfg.Self, &s.starter)
+		if err == nil {
+			if err = sp.waitIdle(); err != nil {
+				sp.kill()
+			}
+		}
+		s.spareMu.Lock()
+		s.making = nil
+		s.spareMu.Unlock()
 		if err != nil {
 			s.log.Warn("start spare sandbox init failed", "err", err)
 			return
@@ -72,53 +120,135 @@ func (s *Sandbox) refill() {
 	}()
 }
 
-// startSpare starts an init that waits for its spec on a socket (fd 3).
-func startSpare(self []string) (*spare, error) {
+// start starts an init that waits for its spec on a socket (fd 3).
+func (sp *spare) start(self []string, starter *spareStarter) error {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("make spare socket: %w", err)
+		return fmt.Errorf("make spare socket: %w", err)
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "spare-spec"), os.NewFile(uintptr(fds[1]), "spare-spec")
 	defer theirs.Close()
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		ours.Close()
-		return nil, fmt.Errorf("make error pipe: %w", err)
+		return fmt.Errorf("make error pipe: %w", err)
 	}
 	defer errW.Close()
 	args := append(append([]string(nil), self[1:]...), "3", "4")
 	cmd := initCommand(self[0], args)
 	cmd.ExtraFiles = []*os.File{theirs, errW}
-	nice, err := startNiced(cmd)
+	nice, err := starter.start(cmd)
 	if err != nil {
 		ours.Close()
 		errR.Close()
-		return nil, fmt.Errorf("start spare sandbox init: %w", err)
+		return fmt.Errorf("start spare sandbox init: %w", err)
 	}
-	return &spare{cmd: cmd, sock: ours, errR: errR, nice: nice}, nil
+	sp.cmd, sp.sock, sp.errR, sp.nice = cmd, ours, errR, nice
+	sp.mu.Lock()
+	sp.pid = cmd.Process.Pid
+	fast := sp.fast
+	sp.mu.Unlock()
+	if fast {
+		sp.renice()
+	}
+	return nil
 }
 
-// startNiced starts cmd from a thread lowered to spareNice: the child and
-// every thread it makes inherit that priority. It returns the thread's nice
-// value from before, to which the thread is restored.
-func startNiced(cmd *exec.Cmd) (int, error) {
-	runtime.LockOSThread()
-	tid := unix.Gettid()
-	prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid)
+// hurry gives a spare being made the daemon's priority, now or once started.
+func (sp *spare) hurry() {
+	sp.mu.Lock()
+	sp.fast = true
+	started := sp.pid != 0
+	sp.mu.Unlock()
+	if started {
+		sp.renice()
+	}
+}
+
+// waitIdle blocks until the spare init says it waits for its spec.
+func (sp *spare) waitIdle() error {
+	var b [1]byte
+	n, err := unix.Read(int(sp.sock.Fd()), b[:])
+	if err == nil && n != 1 {
+		err = errors.New("spare init exited")
+	}
 	if err != nil {
-		runtime.UnlockOSThread()
-		return 0, cmd.Start()
+		return fmt.Errorf("wait for spare init: %w", err)
 	}
-	nice := 20 - prio // the raw syscall returns 20 - nice
-	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, spareNice); err != nil {
-		runtime.UnlockOSThread()
-		return nice, cmd.Start()
+	return nil
+}
+
+// spareStarter runs the starts of spare inits on one OS thread of its own,
+// lowered to spareNice, so each child and every thread it makes start with
+// that priority. Where it can, the thread also hands its children an empty
+// capability bounding set, with its permitted capabilities made inheritable:
+// root's exec turns those into the child's permitted set again, so a spare
+// needs no all-threads bounding drop (a stop-the-world per capability) while
+// it starts. The thread lives as long as the daemon: a child's parent-death
+// signal follows the thread that forked it.
+type spareStarter struct {
+	once sync.Once
+	reqs chan startReq
+	nice int // the daemon's nice value, read before the thread is lowered
+}
+
+type startReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// start starts cmd from the starter thread and returns the daemon's nice value.
+func (st *spareStarter) start(cmd *exec.Cmd) (int, error) {
+	st.once.Do(func() {
+		st.reqs = make(chan startReq)
+		ready := make(chan struct{})
+		go st.loop(ready)
+		<-ready
+	})
+	req := startReq{cmd: cmd, done: make(chan error, 1)}
+	st.reqs <- req
+	return st.nice, <-req.done
+}
+
+func (st *spareStarter) loop(ready chan<- struct{}) {
+	runtime.LockOSThread() // never unlocked: the thread stays lowered
+	tid := unix.Gettid()
+	if prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid); err == nil {
+		st.nice = 20 - prio // the raw syscall returns 20 - nice
+		_ = unix.Setpriority(unix.PRIO_PROCESS, tid, spareNice)
 	}
-	startErr := cmd.Start()
-	if err := unix.Setpriority(unix.PRIO_PROCESS, tid, nice); err == nil {
-		runtime.UnlockOSThread() // otherwise the thread ends with this goroutine
+	_ = emptyBoundingForExec()
+	close(ready)
+	for req := range st.reqs {
+		req.done <- req.cmd.Start()
 	}
-	return nice, startErr
+}
+
+// emptyBoundingForExec makes this thread's permitted capabilities inheritable
+// and empties its bounding set. A child it execs as root gets the permitted
+// set bounding | inheritable, that is the same capabilities, with an empty
+// bounding set. Inheritable capabilities never reach a function: dropping
+// privileges clears every set. On failure the child just gets a full
+// bounding set, which it drops itself.
+func emptyBoundingForExec() error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return err
+	}
+	for i := range data {
+		data[i].Inheritable = data[i].Permitted
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return err
+	}
+	last := capLastCap()
+	for c := 0; c <= last; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return err
+		}
+	}
+	return nil
 }
 
 // renice gives every current thread of the spare the daemon's priority back;
@@ -156,10 +286,17 @@ func (sp *spare) send(spec *initSpec, l process.Launch) error {
 	for i, f := range files {
 		fds[i] = int(f.Fd())
 	}
-	err = unix.Sendmsg(int(sp.sock.Fd()), b, unix.UnixRights(fds...), nil, 0)
-	sp.sock.Close()
-	if err != nil {
+	if err := unix.Sendmsg(int(sp.sock.Fd()), b, unix.UnixRights(fds...), nil, 0); err != nil {
 		return fmt.Errorf("send spec to spare init: %w", err)
+	}
+	return nil
+}
+
+// release tells the spare, once it is in the replica's cgroup, to run the
+// function (see initSpec.Gated).
+func (sp *spare) release() error {
+	if _, err := unix.Write(int(sp.sock.Fd()), []byte{'g'}); err != nil {
+		return fmt.Errorf("release spare init: %w", err)
 	}
 	return nil
 }
@@ -175,31 +312,39 @@ func (sp *spare) kill() {
 // the way, receives the spec and places the passed files at 1, 2, 3, ...
 // It uses raw fds only, so the runtime's poller has opened no fd yet that
 // could sit where a passed file must go.
-func receiveSpec(sockFD, errFD int) (spec initSpec, newErrFD int, err error) {
+func receiveSpec(sockFD, errFD int) (spec initSpec, newErrFD, gateFD int, err error) {
+	gateFD = -1
 	sock, err := unix.FcntlInt(uintptr(sockFD), unix.F_DUPFD_CLOEXEC, 100)
 	if err != nil {
-		return spec, errFD, fmt.Errorf("move spec socket: %w", err)
+		return spec, errFD, gateFD, fmt.Errorf("move spec socket: %w", err)
 	}
-	defer unix.Close(sock)
+	defer func() {
+		if gateFD != sock {
+			unix.Close(sock)
+		}
+	}()
 	if newErrFD, err = unix.FcntlInt(uintptr(errFD), unix.F_DUPFD_CLOEXEC, 100); err != nil {
-		return spec, errFD, fmt.Errorf("move error pipe: %w", err)
+		return spec, errFD, gateFD, fmt.Errorf("move error pipe: %w", err)
 	}
 	unix.Close(sockFD)
 	unix.Close(errFD)
+	if _, err := unix.Write(sock, []byte{'w'}); err != nil {
+		return spec, newErrFD, gateFD, fmt.Errorf("tell the daemon the spare waits: %w", err)
+	}
 	buf, oob := make([]byte, maxSpecSize), make([]byte, unix.CmsgSpace(64*4))
 	n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
 	if err != nil {
-		return spec, newErrFD, fmt.Errorf("receive sandbox spec: %w", err)
+		return spec, newErrFD, gateFD, fmt.Errorf("receive sandbox spec: %w", err)
 	}
 	fds, err := passedFDs(oob[:oobn])
 	if err != nil {
-		return spec, newErrFD, err
+		return spec, newErrFD, gateFD, err
 	}
 	if err := placeFDs(fds); err != nil {
-		return spec, newErrFD, err
+		return spec, newErrFD, gateFD, err
 	}
 	if err := json.Unmarshal(buf[:n], &spec); err != nil {
-		return spec, newErrFD, fmt.Errorf("read sandbox spec: %w", err)
+		return spec, newErrFD, gateFD, fmt.Errorf("read sandbox spec: %w", err)
 	}
 	if spec.Nice != nil {
 		// Threads made after the daemon's renice still have spareNice. Without
@@ -209,7 +354,10 @@ func receiveSpec(sockFD, errFD int) (spec initSpec, newErrFD int, err error) {
 			_ = unix.Setpriority(unix.PRIO_PROCESS, 0, *spec.Nice)
 		}
 	}
-	return spec, newErrFD, nil
+	if spec.Gated {
+		gateFD = sock
+	}
+	return spec, newErrFD, gateFD, nil
 }
 
 func passedFDs(oob []byte) ([]int, error) {

@@ -1,9 +1,11 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +90,116 @@ func runPiped(t *testing.T, s *Sandbox, l process.Launch) ([]byte, int) {
 		t.Errorf("fd 3 ready pipe got %q, want ready", ready)
 	}
 	return out, p.Pid()
+}
+
+// TestSpareCapabilities checks that a spare init starts with an empty
+// bounding set and the daemon's permitted capabilities (handed over as
+// inheritable ones), so it has no bounding set to drop thread by thread.
+func TestSpareCapabilities(t *testing.T) {
+	s := newTestSandbox(t, func(c *Config) { c.Spares = 1 })
+	t.Parallel()
+	s.refill()
+	waitSpare(t, s)
+	sp := <-s.spares
+	defer sp.kill()
+	ours, theirs := procStatus(t, os.Getpid()), procStatus(t, sp.cmd.Process.Pid)
+	if theirs["CapBnd"] != "0000000000000000" {
+		t.Errorf("spare bounding set %s, want empty", theirs["CapBnd"])
+	}
+	for _, k := range []string{"CapPrm", "CapEff"} {
+		if theirs[k] != ours["CapPrm"] {
+			t.Errorf("spare %s %s, want the daemon's permitted set %s", k, theirs[k], ours["CapPrm"])
+		}
+	}
+}
+
+// TestSpareNotReleased checks that a spare init given its spec runs nothing
+// until the daemon releases it once it is in the replica's cgroup: closing
+// the socket instead fails the start and the function never signals ready.
+func TestSpareNotReleased(t *testing.T) {
+	s := newTestSandbox(t, func(c *Config) { c.Spares = 1 })
+	t.Parallel()
+	s.refill()
+	waitSpare(t, s)
+	sp := <-s.spares
+	defer sp.kill()
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer readyR.Close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outR.Close()
+	defer outW.Close()
+	l := launch(t, "unreleased", hostBundle(t), "probe", itoa(os.Getpid()), "/tmp/probe")
+	l.ExtraFiles, l.Stdout, l.Stderr = []*os.File{readyW}, outW, outW
+	spec, err := s.spec(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Gated = true
+	if err := sp.send(spec, l); err != nil {
+		t.Fatal(err)
+	}
+	readyW.Close()
+	sp.sock.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = waitInit(ctx, sp.errR)
+	if err == nil || !strings.Contains(err.Error(), "cgroup") {
+		t.Errorf("start of an unreleased spare: %v, want an error about the cgroup", err)
+	}
+	if out, _ := io.ReadAll(readyR); len(out) != 0 {
+		t.Errorf("the function ran without a release; its ready pipe got %q", out)
+	}
+}
+
+// TestTakeWaitsForSpareBeingMade checks that a start finding no spare waiting
+// takes the one being made instead of starting a second init beside it.
+func TestTakeWaitsForSpareBeingMade(t *testing.T) {
+	s := newTestSandbox(t, func(c *Config) { c.Spares = 1 })
+	t.Parallel()
+	s.refill()
+	s.spareMu.Lock()
+	making := s.making
+	s.spareMu.Unlock()
+	if making == nil {
+		t.Fatal("refill made no spare")
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outR.Close()
+	defer outW.Close()
+	l := process.Launch{Stdout: outW, Stderr: outW}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sp := s.takeSpare(ctx, l)
+	if sp == nil {
+		t.Fatal("no spare taken")
+	}
+	defer sp.kill()
+	if sp != making {
+		t.Error("took another spare than the one being made")
+	}
+}
+
+// procStatus reads the "Key:\tvalue" lines of /proc/PID/status.
+func procStatus(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			m[k] = strings.TrimSpace(v)
+		}
+	}
+	return m
 }
