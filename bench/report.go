@@ -66,7 +66,7 @@ func relaySection(b *strings.Builder, r *results, o options) {
 	p("step (one read from the client written upstream, then one read from upstream written back). It does less\n")
 	p("than any HTTP proxy can (no parsing, routing, headers, auth, timeouts), so no one-hop gateway can beat it on\n")
 	p("this machine: its ratio to direct is the physical limit of one extra loopback hop here, and \"gateway / relay\"\n")
-	p("says how close fjord is to that limit. %s\n\n", relayWhere(o.relay))
+	p("says how close fjord is to that limit.\n%s\n\n", relayWhere(o.relay))
 	p("| template | conns | relay req/s | relay / direct | gateway / relay | relay p50 | relay added p50 | gateway added p50 | relay ok |\n")
 	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.invoke {
@@ -82,12 +82,16 @@ func relaySection(b *strings.Builder, r *results, o options) {
 
 func relayWhere(mode string) string {
 	if mode == "inproc" {
-		return "In this run (`-relay inproc`) the relay ran as goroutines inside the bench process, sharing its Go runtime\n" +
-			"with the load generator; its CPU cannot be told apart from vegeta's, so it is not reported."
+		return "In this run (`-relay inproc`) the relay ran as goroutines inside the bench process: a call and its\n" +
+			"relay hop are handed between goroutines of one Go runtime without waking another process, which flatters\n" +
+			"the relay, and its CPU cannot be told apart from vegeta's, so it is not reported."
 	}
-	return "The relay runs as its own process (the bench binary re-executed with a hidden argument), like the daemon:\n" +
-		"a relay inside the bench process shares the Go runtime and scheduler with vegeta and measured less fairly\n" +
-		"(`-relay inproc` runs it that way)."
+	return "The relay runs as its own process (the bench binary re-executed with a hidden argument), like the daemon.\n" +
+		"Run inside the bench process (`-relay inproc`) it measured faster, because the hop between vegeta and the\n" +
+		"relay then wakes no other process, which no gateway gets; its CPU could not be measured either.\n" +
+		"All ratios to direct depend on the load generator: the more a call costs the client, the smaller the share\n" +
+		"of one hop. vegeta runs in the bench process and costs more per call than a C client such as wrk, against\n" +
+		"which the same relay's ratio is lower."
 }
 
 // cpuSection prints the CPU each process spent per call, from utime+stime
