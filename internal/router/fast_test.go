@@ -68,6 +68,9 @@ func TestFastPathReusesOneConnection(t *testing.T) {
 }
 
 func TestFastPathReplicaClosedIdleConnection(t *testing.T) {
+	// Every reuse is checked here, as after a second of idleness.
+	defer func(d time.Duration) { checkAfter = d }(checkAfter)
+	checkAfter = 0
 	h := newHarness(t, time.Second)
 	up, cc := h.countedUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)

@@ -50,6 +50,12 @@ type connPool struct {
 // idleTimeout drops pooled connections nobody used for this long.
 const idleTimeout = 90 * time.Second
 
+// checkAfter: a connection idle for longer is checked with alive before reuse.
+// Function servers close idle keep-alive connections after seconds (Node 5 s)
+// or never (Go); a replica that exits leaves the endpoint set, which closes its
+// pool. A connection reused sooner skips the check (one syscall per call).
+var checkAfter = time.Second
+
 // dialTimeout bounds the TCP connect to a replica on loopback.
 const dialTimeout = 5 * time.Second
 
@@ -68,7 +74,7 @@ func (p *connPool) get(addr string) (c *upConn, reused bool, err error) {
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		if now.Sub(c.idleSince) < idleTimeout && c.alive() {
+		if idle := now.Sub(c.idleSince); idle < checkAfter || idle < idleTimeout && c.alive() {
 			return c, true, nil
 		}
 		c.nc.Close()
