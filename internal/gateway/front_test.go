@@ -17,7 +17,7 @@ import (
 )
 
 // frontGateway is a started gateway with fn served by handler.
-func frontGateway(t *testing.T, handler http.HandlerFunc) *testGateway {
+func frontGateway(t testing.TB, handler http.HandlerFunc) *testGateway {
 	t.Helper()
 	g := newTestGateway(t, nil)
 	g.seed()
@@ -30,12 +30,12 @@ func frontGateway(t *testing.T, handler http.HandlerFunc) *testGateway {
 
 // rawConn is a client connection that writes raw bytes and reads responses.
 type rawConn struct {
-	t  *testing.T
+	t  testing.TB
 	c  net.Conn
 	br *bufio.Reader
 }
 
-func (g *testGateway) dial(t *testing.T) *rawConn {
+func (g *testGateway) dial(t testing.TB) *rawConn {
 	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(g.url, "http://"))
 	if err != nil {

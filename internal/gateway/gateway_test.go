@@ -22,7 +22,7 @@ const (
 )
 
 type testGateway struct {
-	t      *testing.T
+	t      testing.TB
 	ctl    *fakeControl
 	router *router.Router
 	m      *metrics.Metrics
@@ -31,7 +31,7 @@ type testGateway struct {
 }
 
 // newTestGateway serves a gateway over a fake control plane and a real router.
-func newTestGateway(t *testing.T, mutate func(*Config)) *testGateway {
+func newTestGateway(t testing.TB, mutate func(*Config)) *testGateway {
 	t.Helper()
 	g := &testGateway{t: t, ctl: newFakeControl()}
 	reg := prometheus.NewRegistry()
