@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // start launches the function process and waits until its port accepts
@@ -40,8 +43,12 @@ func (p *proxy) start(ctx context.Context) error {
 	return nil
 }
 
-// maxAcceptPoll caps the interval between two connects of waitAccepting.
-const maxAcceptPoll = 2 * time.Millisecond
+// The wait for a starting upstream probes it with a TCP connect, first
+// after minAcceptPoll, each pause 1.2 times the last, up to maxAcceptPoll.
+const (
+	minAcceptPoll = 100 * time.Microsecond
+	maxAcceptPoll = 2 * time.Millisecond
+)
 
 // freePort asks the kernel for an unused loopback port.
 func freePort() (int, error) {
@@ -66,30 +73,71 @@ func hostPort(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), "80")
 }
 
-// waitAccepting polls addr with TCP connects, from 0.5 ms backing off to
-// maxAcceptPoll, until it answers, the child exits or ctx ends. This wait is
-// on the cold-start path: a refused loopback connect costs microseconds, a
-// late poll costs the whole gap (with a 20 ms cap a Go handler ready after
-// 18 ms was seen only at 31 ms).
+// waitAccepting probes addr with TCP connects until it accepts, the child
+// exits or ctx ends. This wait is on the cold-start path and a Go handler
+// listens 2-3 ms after its fork, so the probes start 100 µs apart and back
+// off slowly: a refused loopback connect costs microseconds, a late probe
+// the whole gap. The pauses are nanosleeps of this thread, because Go's
+// timers wake an otherwise idle process only once per millisecond.
 func waitAccepting(ctx context.Context, addr string, c *child) error {
-	d := net.Dialer{Timeout: time.Second}
-	delay := 500 * time.Microsecond
-	t := time.NewTimer(0)
-	defer t.Stop()
+	probe := connectProbe(addr)
+	delay := minAcceptPoll
 	for {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("wait for upstream %s: %w", addr, ctx.Err())
 		case <-c.done:
 			return fmt.Errorf("function process exited before accepting connections: %v", c.err)
-		case <-t.C:
+		default:
 		}
-		conn, err := d.DialContext(ctx, "tcp", addr)
-		if err == nil {
-			_ = conn.Close()
+		if probe(ctx) {
 			return nil
 		}
-		t.Reset(delay)
-		delay = min(delay*2, maxAcceptPoll)
+		ts := unix.NsecToTimespec(int64(delay))
+		_ = unix.Nanosleep(&ts, nil)
+		delay = min(delay*6/5, maxAcceptPoll)
 	}
+}
+
+// connectProbe returns a check that addr accepts a TCP connection: raw
+// non-blocking syscalls for an IP address, else a dial.
+func connectProbe(addr string) func(context.Context) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		d := net.Dialer{Timeout: time.Second}
+		return func(ctx context.Context) bool {
+			conn, err := d.DialContext(ctx, "tcp", addr)
+			if err == nil {
+				_ = conn.Close()
+			}
+			return err == nil
+		}
+	}
+	family, sa := unix.AF_INET6, unix.Sockaddr(&unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()})
+	if ap.Addr().Unmap().Is4() {
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
+	}
+	return func(context.Context) bool { return connects(family, sa) }
+}
+
+// connects reports whether a TCP connect to sa succeeds within a second.
+func connects(family int, sa unix.Sockaddr) bool {
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	switch err := unix.Connect(fd, sa); err {
+	case nil:
+		return true
+	case unix.EINPROGRESS:
+	default:
+		return false
+	}
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	if n, err := unix.Poll(pfd, 1000); err != nil || n != 1 {
+		return false
+	}
+	v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	return err == nil && v == 0
 }
