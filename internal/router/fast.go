@@ -111,8 +111,10 @@ func (r *Router) serveFast(w http.ResponseWriter, req *http.Request, c *call, li
 
 	var (
 		up   *upConn
+		rh   respHead
 		resp *http.Response
 	)
+	h := w.Header()
 	for attempt := 0; ; attempt++ {
 		var reused bool
 		up, reused, err = c.ep.pool.get(c.target)
@@ -133,6 +135,11 @@ func (r *Router) serveFast(w http.ResponseWriter, req *http.Request, c *call, li
 			_, err = up.br.Peek(1)
 		}
 		if err == nil {
+			var ok bool
+			if rh, ok = peekRespHead(up.br, h, req.Method); ok {
+				_, _ = up.br.Discard(rh.size)
+				break
+			}
 			resp, err = readResponse(up.br, req)
 			if err == nil {
 				break
@@ -152,12 +159,28 @@ func (r *Router) serveFast(w http.ResponseWriter, req *http.Request, c *call, li
 		return
 	}
 
-	c.code = resp.StatusCode
-	h := w.Header()
-	copyResponseHeader(h, resp.Header)
-	r.gatewayHeaders(h, c, resp.StatusCode)
-	w.WriteHeader(resp.StatusCode)
-	if err := r.copyBody(w, resp, c); err != nil {
+	// The body: straight from the connection's buffer when framed by a length.
+	var (
+		body  io.Reader
+		flush bool
+	)
+	if resp != nil {
+		rh = respHead{status: resp.StatusCode, length: resp.ContentLength, close: resp.Close}
+		copyResponseHeader(h, resp.Header)
+		if resp.Body == http.NoBody {
+			rh.length = 0
+		} else {
+			body = resp.Body
+		}
+		flush = resp.ContentLength < 0 || isEventStream(resp.Header)
+	} else {
+		body = rh.body(up.br)
+		flush = rh.flush()
+	}
+	c.code = rh.status
+	r.gatewayHeaders(h, c, rh.status)
+	w.WriteHeader(rh.status)
+	if err := r.copyBody(w, up.br, body, rh.length, flush); err != nil {
 		up.nc.Close()
 		if !errors.Is(err, errClientGone) && !fc.cancelled.Load() {
 			r.log.Warn("replica answer cut short", "endpoint", c.ep.id, "addr", c.target, "err", err)
@@ -165,7 +188,7 @@ func (r *Router) serveFast(w http.ResponseWriter, req *http.Request, c *call, li
 		// The status line is out: abort so the caller sees a cut answer, not a complete one.
 		panic(http.ErrAbortHandler)
 	}
-	if resp.Close || up.br.Buffered() > 0 || fc.cancelled.Load() || !stop() {
+	if rh.close || up.br.Buffered() > 0 || fc.cancelled.Load() || !stop() {
 		up.nc.Close()
 		return
 	}
@@ -190,39 +213,77 @@ func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	}
 }
 
-// copyBody streams the replica's body to the caller. Bodies of unknown length
-// and event streams are flushed after every read; others go out when the
-// handler returns (one write for a small answer).
-func (r *Router) copyBody(w http.ResponseWriter, resp *http.Response, c *call) error {
-	if resp.Body == http.NoBody || resp.ContentLength == 0 {
+// copyBody streams the replica's body to the caller: length bytes from br
+// when body is nil, else body to its end. Bodies of unknown length and event
+// streams are flushed after every read; others go out when the handler
+// returns (one write for a small answer).
+func (r *Router) copyBody(w http.ResponseWriter, br *bufio.Reader, body io.Reader, length int64, flush bool) error {
+	if length == 0 {
 		return nil
 	}
-	flush := resp.ContentLength < 0 || isEventStream(resp.Header)
 	var rc *http.ResponseController
 	if flush {
 		rc = http.NewResponseController(w)
 	}
+	write := func(p []byte) error {
+		if _, err := w.Write(p); err != nil {
+			return errClientGone
+		}
+		if flush {
+			if err := rc.Flush(); err != nil {
+				return errClientGone
+			}
+		}
+		return nil
+	}
+	if body == nil {
+		// What is buffered goes out from the reader's buffer; a large rest is
+		// read in big reads below.
+		for length > 0 && (br.Buffered() > 0 || length <= int64(br.Size())) {
+			if br.Buffered() == 0 {
+				if _, err := br.Peek(1); err != nil {
+					return unexpectedEOF(err)
+				}
+			}
+			p, _ := br.Peek(int(min(int64(br.Buffered()), length)))
+			if err := write(p); err != nil {
+				return err
+			}
+			_, _ = br.Discard(len(p))
+			length -= int64(len(p))
+		}
+		if length == 0 {
+			return nil
+		}
+		body = io.LimitReader(br, length)
+	}
 	buf := r.bufs.Get()
 	defer r.bufs.Put(buf)
 	for {
-		n, rerr := resp.Body.Read(buf)
+		n, rerr := body.Read(buf)
 		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
-				return errClientGone
+			if err := write(buf[:n]); err != nil {
+				return err
 			}
-			if flush {
-				if err := rc.Flush(); err != nil {
-					return errClientGone
-				}
-			}
+			length -= int64(n)
 		}
 		if rerr == io.EOF {
+			if length > 0 {
+				return io.ErrUnexpectedEOF // a length-framed body cut short
+			}
 			return nil
 		}
 		if rerr != nil {
 			return rerr
 		}
 	}
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func isEventStream(h http.Header) bool {
