@@ -44,6 +44,8 @@ type initSpec struct {
 	// replica's cgroup, and runs the function only once the daemon released
 	// it (one byte on the spec socket).
 	Gated bool
+	// Trace: report how long the init's steps took, for the daemon's debug log.
+	Trace bool
 }
 
 // Runner runs a program inside the init process instead of exec'ing it (see
@@ -75,7 +77,13 @@ func Init(ctx context.Context, args []string, runner Runner) error {
 	syscall.CloseOnExec(errFD)
 	var run func(context.Context) error
 	if err == nil {
-		run, err = initAndExec(&spec, runner, gate(gateFD))
+		ph := process.NewPhases(spec.Trace)
+		report := func() {
+			if ph != nil {
+				_, _ = io.WriteString(errPipe, traceMark+ph.String()+"\n")
+			}
+		}
+		run, err = initAndExec(&spec, runner, gate(gateFD), ph, report)
 	}
 	if err != nil {
 		_, _ = io.WriteString(errPipe, err.Error())
@@ -87,9 +95,14 @@ func Init(ctx context.Context, args []string, runner Runner) error {
 	return run(ctx)
 }
 
+// traceMark starts the line of step durations a traced init writes to its
+// error pipe before it closes it or execs (see initSpec.Trace).
+const traceMark = "\x00"
+
 // initAndExec builds the root and execs the function; it returns only on
-// failure, or with the program to run for an in-process launch.
-func initAndExec(spec *initSpec, runner Runner, gate func() error) (func(context.Context) error, error) {
+// failure, or with the program to run for an in-process launch. It records
+// its steps in ph and calls report when the function is about to run.
+func initAndExec(spec *initSpec, runner Runner, gate func() error, ph *process.Phases, report func()) (func(context.Context) error, error) {
 	if err := buildRoot(spec); err != nil {
 		return nil, err
 	}
@@ -99,11 +112,14 @@ func initAndExec(spec *initSpec, runner Runner, gate func() error) (func(context
 	if err := os.Chdir(spec.Dir); err != nil {
 		return nil, fmt.Errorf("enter working dir: %w", err)
 	}
+	ph.Mark("root")
 	if spec.InProcess && runner != nil {
-		run, err := runInProcess(spec, runner)
+		run, err := runInProcess(spec, runner, ph)
 		if !errors.Is(err, errNoAllThreads) {
 			if err == nil {
 				err = gate()
+				ph.Mark("gate")
+				report()
 			}
 			return run, err
 		}
@@ -115,9 +131,12 @@ func initAndExec(spec *initSpec, runner Runner, gate func() error) (func(context
 	if err := dropPrivileges(spec.UID, spec.GID); err != nil {
 		return nil, err
 	}
+	ph.Mark("privileges")
 	if err := gate(); err != nil {
 		return nil, err
 	}
+	ph.Mark("gate")
+	report()
 	if err := syscall.Exec(path, spec.Args, spec.Env); err != nil {
 		return nil, fmt.Errorf("exec %s: %w", spec.Path, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/fjord-faas/fjord/internal/runtime/process"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,14 +21,16 @@ var errNoAllThreads = errors.New("all-threads syscalls unsupported")
 
 // runInProcess drops privileges on every thread of the init, makes the
 // process environment exactly the launch's and hands over to the runner.
-func runInProcess(spec *initSpec, runner Runner) (func(context.Context) error, error) {
+func runInProcess(spec *initSpec, runner Runner, ph *process.Phases) (func(context.Context) error, error) {
 	if err := dropPrivilegesAllThreads(spec.UID, spec.GID); err != nil {
 		return nil, err
 	}
+	ph.Mark("privileges")
 	if err := setEnv(spec.Env); err != nil {
 		return nil, err
 	}
 	run, err := runner(spec.Args, spec.Env)
+	ph.Mark("runner")
 	if err != nil {
 		return nil, fmt.Errorf("start %s in-process: %w", spec.Path, err)
 	}

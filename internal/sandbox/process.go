@@ -1,11 +1,13 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -20,14 +22,23 @@ import (
 // put in the replica's cgroup and sent its spec; it builds the root and execs
 // l.Path. Start returns once that exec succeeded, or with the init's error.
 // l.ExtraFiles keep fds 3, 4, ... in the function.
+//
+// With debug logging on, it logs how long each step took (see process.Phases):
+// spare (waiting for one being made), send, cgroup, join, then the init's own
+// steps in brackets and started (the exec, or the in-process start).
 func (s *Sandbox) Start(ctx context.Context, l process.Launch) (process.Process, error) {
 	spec, err := s.spec(l)
 	if err != nil {
 		return nil, err
 	}
+	debug := s.log.Enabled(ctx, slog.LevelDebug)
+	spec.Trace = debug
+	ph := process.NewPhases(debug)
 	if sp := s.takeSpare(ctx, l); sp != nil {
-		p, err := s.startSpare(ctx, sp, spec, l)
+		ph.Mark("spare")
+		p, err := s.startSpare(ctx, sp, spec, l, ph)
 		if err == nil {
+			s.logStarted(l, true, ph)
 			return p, nil
 		}
 		if !errors.Is(err, errSpareGone) {
@@ -35,20 +46,30 @@ func (s *Sandbox) Start(ctx context.Context, l process.Launch) (process.Process,
 		}
 		s.log.Warn("spare sandbox init unusable, starting a new one", "err", err)
 		spec.Nice, spec.Gated = nil, false
+		ph = process.NewPhases(debug)
 	}
 	p := &proc{workDir: spec.WorkDir}
 	if s.cg != nil {
 		if p.g, err = s.cg.create(l.ReplicaID, l.Limits, s.cfg.PidsLimit); err != nil {
 			return nil, err
 		}
+		ph.Mark("cgroup")
 	}
-	err = p.start(ctx, s.cfg.Self, spec, l)
+	err = p.start(ctx, s.cfg.Self, spec, l, ph)
 	s.refill()
 	if err != nil {
 		_ = p.Cleanup() // the start error is the one worth returning
 		return nil, err
 	}
+	s.logStarted(l, false, ph)
 	return p, nil
+}
+
+// logStarted logs the steps of a start at debug level.
+func (s *Sandbox) logStarted(l process.Launch, spare bool, ph *process.Phases) {
+	if ph != nil {
+		s.log.Debug("sandbox started", "replica", l.ReplicaID, "spare", spare, "phases", ph.String())
+	}
 }
 
 // proc is a started replica.
@@ -65,7 +86,7 @@ type proc struct {
 	cleanErr  error
 }
 
-func (p *proc) start(ctx context.Context, self []string, spec *initSpec, l process.Launch) error {
+func (p *proc) start(ctx context.Context, self []string, spec *initSpec, l process.Launch, ph *process.Phases) error {
 	specR, specW, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("make spec pipe: %w", err)
@@ -91,7 +112,8 @@ func (p *proc) start(ctx context.Context, self []string, spec *initSpec, l proce
 		p.cmd = nil
 		return fmt.Errorf("start sandbox init: %w", err)
 	}
-	if err := p.handshake(ctx, spec, specW, errR); err != nil {
+	ph.Mark("fork")
+	if err := p.handshake(ctx, spec, specW, errR, ph); err != nil {
 		_ = p.cmd.Process.Kill()
 		_, _ = p.Wait()
 		return err
@@ -101,17 +123,21 @@ func (p *proc) start(ctx context.Context, self []string, spec *initSpec, l proce
 
 // handshake joins the child to the cgroup, sends the spec and waits until the
 // exec of the function closed the error pipe (or the init wrote why it failed).
-func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.File) error {
+func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.File, ph *process.Phases) error {
 	if p.g != nil {
 		if err := p.g.add(p.cmd.Process.Pid); err != nil {
 			return err
 		}
+		ph.Mark("join")
 	}
 	if err := json.NewEncoder(specW).Encode(spec); err != nil {
 		return fmt.Errorf("send sandbox spec: %w", err)
 	}
 	specW.Close()
-	return waitInit(ctx, errR)
+	trace, err := waitInit(ctx, errR)
+	ph.Add("init[" + trace + "]")
+	ph.Mark("started")
+	return err
 }
 
 // startSpare hands the launch to a spare init. The spare gets the spec and
@@ -120,7 +146,7 @@ func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.Fi
 // the function only after the release that follows the join. errSpareGone
 // means the spare could not take the launch (it died); the caller may start
 // afresh.
-func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l process.Launch) (*proc, error) {
+func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l process.Launch, ph *process.Phases) (*proc, error) {
 	defer sp.errR.Close()
 	defer sp.sock.Close()
 	p := &proc{cmd: sp.cmd, workDir: spec.WorkDir}
@@ -143,21 +169,27 @@ func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l p
 	if err := sp.send(spec, l); err != nil {
 		return fail(fmt.Errorf("%w: %w", errSpareGone, err))
 	}
+	ph.Mark("send")
 	if s.cg != nil {
 		g, err := s.cg.create(l.ReplicaID, l.Limits, s.cfg.PidsLimit)
 		if err != nil {
 			return fail(err)
 		}
 		p.g = g
+		ph.Mark("cgroup")
 		if err := g.add(p.cmd.Process.Pid); err != nil {
 			return fail(fmt.Errorf("%w: %w", errSpareGone, err))
 		}
+		ph.Mark("join")
 	}
 	s.refill() // the next spare starts once no cgroup.procs write is left here
 	if err := sp.release(); err != nil {
 		return fail(fmt.Errorf("%w: %w", errSpareGone, err))
 	}
-	if err := waitInit(ctx, sp.errR); err != nil {
+	trace, err := waitInit(ctx, sp.errR)
+	ph.Add("init[" + trace + "]")
+	ph.Mark("started")
+	if err != nil {
 		return fail(err)
 	}
 	return p, nil
@@ -168,7 +200,7 @@ var errSpareGone = errors.New("spare sandbox init gone")
 
 // waitInit waits until the exec of the function (or the in-process start)
 // closed the error pipe, or the init wrote why it failed.
-func waitInit(ctx context.Context, errR *os.File) error {
+func waitInit(ctx context.Context, errR *os.File) (trace string, err error) {
 	done := make(chan []byte, 1)
 	go func() {
 		msg, _ := io.ReadAll(errR)
@@ -176,13 +208,25 @@ func waitInit(ctx context.Context, errR *os.File) error {
 	}()
 	select {
 	case msg := <-done:
+		trace, msg := splitTrace(msg)
 		if len(msg) > 0 {
-			return fmt.Errorf("sandbox init: %s", msg)
+			return trace, fmt.Errorf("sandbox init: %s", msg)
 		}
-		return nil
+		return trace, nil
 	case <-ctx.Done():
-		return fmt.Errorf("wait for sandbox init: %w", ctx.Err())
+		return "", fmt.Errorf("wait for sandbox init: %w", ctx.Err())
 	}
+}
+
+// splitTrace separates the step durations a traced init wrote (see
+// initSpec.Trace) from what follows them: an error, or nothing.
+func splitTrace(msg []byte) (string, []byte) {
+	rest, ok := bytes.CutPrefix(msg, []byte(traceMark))
+	if !ok {
+		return "", msg
+	}
+	trace, rest, _ := bytes.Cut(rest, []byte("\n"))
+	return string(trace), rest
 }
 
 // Pid is the host pid of the function (PID 1 of its namespace).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -148,7 +149,7 @@ func TestSpareNotReleased(t *testing.T) {
 	sp.sock.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = waitInit(ctx, sp.errR)
+	_, err = waitInit(ctx, sp.errR)
 	if err == nil || !strings.Contains(err.Error(), "cgroup") {
 		t.Errorf("start of an unreleased spare: %v, want an error about the cgroup", err)
 	}
@@ -202,4 +203,49 @@ func procStatus(t *testing.T, pid int) map[string]string {
 		}
 	}
 	return m
+}
+
+// TestStartPhasesLogged checks that with debug logging a start logs its steps,
+// the init's own among them, and that the probe still runs as usual.
+func TestStartPhasesLogged(t *testing.T) {
+	var buf lockedBuffer
+	s := newTestSandbox(t, func(c *Config) {
+		c.Spares = 1
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	t.Parallel()
+	for i, id := range []string{"phases-1", "phases-2"} {
+		if i == 1 {
+			waitSpare(t, s)
+		}
+		l := launch(t, id, hostBundle(t), "probe", itoa(os.Getpid()), "/tmp/probe")
+		l.Dir = "/home/app"
+		r, _ := runPipedProbe(t, s, l)
+		checkCommon(t, r, id)
+	}
+	for _, want := range []string{
+		`replica=phases-1 spare=false phases="cgroup=`,
+		`replica=phases-2 spare=true phases="spare=`,
+		"init[root=",
+		" gate=",
+		"] started=",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("debug log lacks %q:\n%s", want, buf.String())
+		}
+	}
+}
+
+func TestSplitTrace(t *testing.T) {
+	for _, c := range []struct{ in, trace, rest string }{
+		{"", "", ""},
+		{"exec x: not found", "", "exec x: not found"},
+		{traceMark + "root=1ms gate=2µs\n", "root=1ms gate=2µs", ""},
+		{traceMark + "root=1ms\nexec x: not found", "root=1ms", "exec x: not found"},
+	} {
+		trace, rest := splitTrace([]byte(c.in))
+		if trace != c.trace || string(rest) != c.rest {
+			t.Errorf("splitTrace(%q) = %q, %q; want %q, %q", c.in, trace, rest, c.trace, c.rest)
+		}
+	}
 }

@@ -20,6 +20,7 @@ import (
 // server down within write_timeout. In http mode an exiting function process
 // ends Run with an error.
 func (w *Watchdog) Run(ctx context.Context) error {
+	started := time.Now()
 	if w.cfg.MaxProcs > 0 {
 		runtime.GOMAXPROCS(w.cfg.MaxProcs)
 	}
@@ -47,7 +48,8 @@ func (w *Watchdog) Run(ctx context.Context) error {
 	w.accepting.Store(true)
 	runErr := w.becomeReady()
 	if runErr == nil {
-		w.log.Info("watchdog ready", "addr", ln.Addr().String(), "fprocess", w.cfg.Process)
+		w.log.Info("watchdog ready", "addr", ln.Addr().String(), "fprocess", w.cfg.Process,
+			"startup", time.Since(started).Round(time.Microsecond).String())
 		runErr = w.wait(ctx, sigs, serveErr)
 	}
 	return errors.Join(runErr, w.shutdown(srv, metricsSrv, runErr == nil))

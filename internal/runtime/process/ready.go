@@ -28,13 +28,16 @@ const (
 )
 
 // watchReady marks the replica ready once its watchdog is, then checks its
-// health periodically until ctx ends (the process exited).
-func (r *replica) watchReady(ctx context.Context, readyR *os.File, addr string) {
+// health periodically until ctx ends (the process exited). ph, when not nil,
+// holds the steps of the start so far; they are logged at debug level with
+// the wait for readiness and the publication of the endpoint.
+func (r *replica) watchReady(ctx context.Context, readyR *os.File, addr, launchID string, ph *Phases) {
 	defer readyR.Close()
 	ok, upstream := r.waitReady(ctx, readyR, addr)
 	if !ok {
 		return
 	}
+	ph.Mark("ready")
 	if p := r.rev.spec.ReadyPath; p != "" && !r.poll(ctx, addr, p) {
 		return
 	}
@@ -44,6 +47,10 @@ func (r *replica) watchReady(ctx context.Context, readyR *os.File, addr string) 
 	}
 	if !r.setReady(ctx, true, "") {
 		return
+	}
+	if ph != nil {
+		ph.Mark("publish")
+		r.f.rt.log.Debug("replica ready", "function", r.f.ref.String(), "replica", launchID, "phases", ph.String())
 	}
 	r.liveness(ctx, addr)
 }

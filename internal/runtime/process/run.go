@@ -3,6 +3,7 @@ package process
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -27,10 +28,12 @@ func (r *replica) runOnce() (ExitInfo, error) {
 	}
 	f.mu.Unlock()
 
+	ph := NewPhases(rt.log.Enabled(context.Background(), slog.LevelDebug))
 	l, addr, readyR, logR, err := rt.prepareLaunch(r, launchID)
 	if err != nil {
 		return ExitInfo{}, err
 	}
+	ph.Mark("prepare")
 	defer rt.removeDirs(launchID)
 	proc, err := rt.cfg.Sandbox.Start(context.Background(), l)
 	closeFiles(l.ExtraFiles...)
@@ -39,6 +42,7 @@ func (r *replica) runOnce() (ExitInfo, error) {
 		closeFiles(readyR, logR)
 		return ExitInfo{}, fmt.Errorf("start replica: %w", err)
 	}
+	ph.Mark("sandbox")
 	logDone := make(chan struct{})
 	go func() {
 		f.logs.consume(logR, r.id)
@@ -54,7 +58,7 @@ func (r *replica) runOnce() (ExitInfo, error) {
 		r.signal(proc, syscall.SIGTERM)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go r.watchReady(ctx, readyR, addr)
+	go r.watchReady(ctx, readyR, addr, launchID, ph)
 	info, werr := proc.Wait()
 	cancel()
 	r.markExited() // drop the endpoint before draining logs and cleaning up
