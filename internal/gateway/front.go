@@ -135,15 +135,15 @@ func (f *front) isClosing() bool {
 	return f.closing
 }
 
-// dateHeader returns the current Date value, formatted once a second.
-func (f *front) dateHeader(now time.Time) []byte {
+// appendDate appends the current Date value, formatted once a second.
+func (f *front) appendDate(b []byte, now time.Time) []byte {
 	f.dateMu.Lock()
 	defer f.dateMu.Unlock()
 	if u := now.Unix(); u != f.dateUnix || f.date == nil {
-		f.date = now.UTC().AppendFormat(nil, http.TimeFormat)
+		f.date = now.UTC().AppendFormat(f.date[:0], http.TimeFormat)
 		f.dateUnix = u
 	}
-	return f.date
+	return append(b, f.date...)
 }
 
 // handoffListener feeds connections the front hands over to http.Server.Serve.
@@ -197,10 +197,12 @@ func (c *prefixConn) Read(p []byte) (int, error) {
 
 // frontConn is one client connection served by the front.
 type frontConn struct {
-	f  *front
-	nc net.Conn
-	br *bufio.Reader
-	bw *bufio.Writer
+	f          *front
+	nc         net.Conn
+	br         *bufio.Reader
+	bw         *bufio.Writer
+	remoteAddr string // nc.RemoteAddr().String(), once per connection
+	head       reqHead
 
 	mu     sync.Mutex
 	active bool // a call is in progress
@@ -215,12 +217,20 @@ type frontConn struct {
 	bgGot      bool
 }
 
-// frontCall is the state of one call on a connection.
+// frontCall is the state of one call on a connection, in one allocation:
+// its context, request (the one handed to the handler is req.WithContext),
+// URL, body and response writer.
 type frontCall struct {
-	cancel       context.CancelFunc
+	ctx          callCtx
 	bodyBuffered bool        // the whole body was in the buffer when the call began
 	bodyDone     atomic.Bool // the handler read the body to its end
+	req          http.Request
+	url          url.URL
+	body         frontBody
+	w            frontWriter
 }
+
+func (call *frontCall) cancel() { call.ctx.cancel(context.Canceled) }
 
 func (fc *frontConn) closeIfIdle() {
 	fc.mu.Lock()
@@ -257,6 +267,7 @@ func (fc *frontConn) serve() {
 		fc.f.untrack(fc)
 	}()
 	fc.br = bufio.NewReaderSize(fc.nc, frontBufSize)
+	fc.remoteAddr = fc.nc.RemoteAddr().String()
 	fc.bw = bufio.NewWriterSize(fc.nc, 8<<10)
 	s := fc.f.s
 	for {
@@ -272,14 +283,14 @@ func (fc *frontConn) serve() {
 		if !fc.setActive(true) {
 			return
 		}
-		req, ok := fc.request(head)
+		call, ok := fc.request(head)
 		if !ok {
 			fc.setActive(false)
 			handedOff = fc.handOff()
 			return
 		}
 		fc.br.Discard(head.size)
-		keep, pipelined := fc.serveCall(req, head)
+		keep, pipelined := fc.serveCall(call, head)
 		if !fc.setActive(false) || !keep || fc.f.isClosing() {
 			return
 		}
@@ -313,7 +324,10 @@ func (fc *frontConn) readHead() (*reqHead, error) {
 	for {
 		buf, err := br.Peek(br.Buffered())
 		if i := indexHeadEnd(buf, n); i >= 0 {
-			return parseHead(buf[:i])
+			if err := parseHead(buf[:i], &fc.head); err != nil {
+				return nil, err
+			}
+			return &fc.head, nil
 		}
 		if len(buf) >= frontBufSize {
 			return nil, errHandOff // head too big for the front
@@ -350,35 +364,39 @@ func indexHeadEnd(b []byte, from int) int {
 // ends, token field names and field values without control bytes, one Host,
 // at most one Content-Length and no Transfer-Encoding, Expect or Upgrade.
 // Anything else is errHandOff, and net/http decides.
-func parseHead(raw []byte) (*reqHead, error) {
+func parseHead(raw []byte, h *reqHead) error {
 	s := string(raw) // one copy: the header strings below point into it
-	h := &reqHead{size: len(raw), header: make(http.Header, 8), contentLength: 0}
+	*h = reqHead{size: len(raw)}
 	line, rest, _ := strings.Cut(s, "\r\n")
 	method, line, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(line, " ")
 	if !ok1 || !ok2 || proto != "HTTP/1.1" {
-		return nil, errHandOff
+		return errHandOff
 	}
 	switch method {
 	case "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD":
 	default:
-		return nil, errHandOff
+		return errHandOff
 	}
 	if !strings.HasPrefix(target, "/function/") || !validTarget(target) {
-		return nil, errHandOff
+		return errHandOff
 	}
 	h.method, h.target = method, target
 	hosts, lengths := 0, 0
 	rest = strings.TrimSuffix(rest, "\r\n") // the blank line
-	for rest != "" {
+	// One backing array for the values, a one-element slice of it per name
+	// (capped, so that appending to one never writes into the next).
+	values := make([]string, strings.Count(rest, "\r\n"))
+	h.header = make(http.Header, len(values))
+	for n := 0; rest != ""; n++ {
 		line, rest, _ = strings.Cut(rest, "\r\n")
 		name, value, ok := strings.Cut(line, ":")
 		if !ok || !validFieldName(name) {
-			return nil, errHandOff
+			return errHandOff
 		}
 		value = strings.Trim(value, " \t")
 		if !validFieldValue(value) {
-			return nil, errHandOff
+			return errHandOff
 		}
 		key := http.CanonicalHeaderKey(name)
 		switch key {
@@ -387,30 +405,37 @@ func parseHead(raw []byte) (*reqHead, error) {
 			h.host = value
 		case "Content-Length":
 			lengths++
-			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil || n < 0 || value == "" || value[0] == '+' {
-				return nil, errHandOff
+			l, err := strconv.ParseInt(value, 10, 64)
+			if err != nil || l < 0 || value == "" || value[0] == '+' {
+				return errHandOff
 			}
-			h.contentLength = n
+			h.contentLength = l
 		case "Transfer-Encoding", "Expect", "Upgrade":
-			return nil, errHandOff
+			return errHandOff
 		case "Connection":
-			for _, tok := range strings.Split(value, ",") {
+			for v := value; v != ""; {
+				var tok string
+				tok, v, _ = strings.Cut(v, ",")
 				tok = strings.TrimSpace(tok)
 				switch {
 				case strings.EqualFold(tok, "close"):
 					h.close = true
 				case strings.EqualFold(tok, "upgrade"):
-					return nil, errHandOff
+					return errHandOff
 				}
 			}
 		}
-		h.header[key] = append(h.header[key], value)
+		if vs, ok := h.header[key]; ok {
+			h.header[key] = append(vs, value)
+		} else {
+			values[n] = value
+			h.header[key] = values[n : n+1 : n+1]
+		}
 	}
 	if hosts != 1 || lengths > 1 {
-		return nil, errHandOff
+		return errHandOff
 	}
-	return h, nil
+	return nil
 }
 
 // validTarget: visible ASCII, no fragment, well-formed escapes.
@@ -460,44 +485,95 @@ func validFieldValue(v string) bool {
 	return true
 }
 
-// request builds the *http.Request for a head; false hands off.
-func (fc *frontConn) request(h *reqHead) (*http.Request, bool) {
-	u, err := url.ParseRequestURI(h.target)
-	if err != nil {
-		return nil, false
+// request builds the call for a head; false hands off.
+func (fc *frontConn) request(h *reqHead) (*frontCall, bool) {
+	call := &frontCall{}
+	req := &call.req
+	if !requestURL(&call.url, h.target) {
+		u, err := url.ParseRequestURI(h.target)
+		if err != nil {
+			return nil, false
+		}
+		call.url = *u
 	}
-	req := &http.Request{
+	*req = http.Request{
 		Method:        h.method,
-		URL:           u,
+		URL:           &call.url,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h.header,
 		Host:          h.host,
 		ContentLength: h.contentLength,
-		RemoteAddr:    fc.nc.RemoteAddr().String(),
+		RemoteAddr:    fc.remoteAddr,
 		RequestURI:    h.target,
 		Close:         h.close,
 		Body:          http.NoBody,
 	}
 	if h.contentLength > 0 {
 		// The body is still in (or behind) the buffer: only its length is read.
-		req.Body = &frontBody{r: io.LimitReader(fc.br, h.contentLength)}
+		call.body = frontBody{br: fc.br, n: h.contentLength, done: &call.bodyDone}
+		req.Body = &call.body
 	}
 	if !fc.f.eligible(req) {
 		return nil, false
 	}
-	return req, true
+	return call, true
+}
+
+// requestURL fills u as url.ParseRequestURI would for a target whose path
+// has only characters net/url leaves unescaped (so Path is the target's path
+// and RawPath is empty); false for any other target.
+func requestURL(u *url.URL, target string) bool {
+	path, query, hasQuery := strings.Cut(target, "?")
+	for i := 0; i < len(path); i++ {
+		if !plainPathByte(path[i]) {
+			return false
+		}
+	}
+	*u = url.URL{Path: path}
+	if hasQuery {
+		if query == "" {
+			u.ForceQuery = true
+		} else {
+			u.RawQuery = query
+		}
+	}
+	return true
+}
+
+// plainPathByte: a byte url.URL keeps as is in a path (unreserved, or a
+// sub-delimiter net/url does not escape there).
+func plainPathByte(c byte) bool {
+	if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+		return true
+	}
+	switch c {
+	case '-', '_', '.', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
+		return true
+	}
+	return false
 }
 
 // frontBody is a request body the handler reads from the connection.
 type frontBody struct {
-	r    io.Reader
+	br   *bufio.Reader
+	n    int64        // bytes of the body still to read
 	done *atomic.Bool // set at the body's end
 }
 
-func (b *frontBody) Read(p []byte) (int, error) {
-	n, err := b.r.Read(p)
+// Read reads like io.LimitReader(br, n) would (an early end of the
+// connection is io.EOF too) and marks the body done at io.EOF.
+func (b *frontBody) Read(p []byte) (n int, err error) {
+	if b.n <= 0 {
+		n, err = 0, io.EOF
+	} else {
+		if int64(len(p)) > b.n {
+			p = p[:b.n]
+		}
+		n, err = b.br.Read(p)
+		b.n -= int64(n)
+	}
 	if err == io.EOF {
 		b.done.Store(true)
 	}
@@ -522,19 +598,24 @@ func (fc *frontConn) handOff() bool {
 // serveCall runs one call; it reports whether the connection can carry the
 // next request, and whether the caller already sent bytes of it (pipelined),
 // which the watch read off the socket: then the connection is handed off.
-func (fc *frontConn) serveCall(req *http.Request, head *reqHead) (keep, pipelined bool) {
-	ctx, cancel := context.WithCancel(fc.f.s.baseCtx)
-	defer cancel()
-	req = req.WithContext(ctx)
-	call := &frontCall{cancel: cancel}
-	body, _ := req.Body.(*frontBody)
-	if body != nil {
-		body.done = &call.bodyDone
+func (fc *frontConn) serveCall(call *frontCall, head *reqHead) (keep, pipelined bool) {
+	parent := fc.f.s.baseCtx
+	call.ctx.parent = parent
+	defer call.cancel()
+	if parent.Done() != nil {
+		stop := context.AfterFunc(parent, func() { call.ctx.cancel(parent.Err()) })
+		defer stop()
+	}
+	req := call.req.WithContext(&call.ctx)
+	var body *frontBody
+	if req.Body == &call.body {
+		body = &call.body
 		call.bodyBuffered = int64(fc.br.Buffered()) >= head.contentLength
 	} else {
 		call.bodyBuffered = true
 	}
-	w := &frontWriter{fc: fc, req: req, header: make(http.Header, 8)}
+	w := &call.w
+	*w = frontWriter{fc: fc, req: req, header: make(http.Header, 8)}
 	fc.armWatch(call)
 	defer func() {
 		fc.disarmWatch()
@@ -744,11 +825,12 @@ func (w *frontWriter) writeHead(known int64) error {
 			w.remaining = n
 		}
 	}
+	length := int64(-1) // a Content-Length the writer adds (written, not put in h)
 	if _, ok := h["Content-Length"]; !ok && bodyAllowed(w.status) {
 		switch {
 		case known >= 0:
 			if w.req.Method != http.MethodHead || known > 0 {
-				h["Content-Length"] = []string{strconv.FormatInt(known, 10)}
+				length = known
 			}
 			if !w.bodyless {
 				w.remaining = known
@@ -763,15 +845,22 @@ func (w *frontWriter) writeHead(known int64) error {
 		w.closeAfter = true
 		h["Connection"] = closeValue
 	}
-	if _, ok := h["Date"]; !ok {
-		h["Date"] = []string{string(w.fc.f.dateHeader(time.Now()))}
-	}
 	bw := w.fc.bw
 	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(w.status))
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(w.status), 10))
 	bw.WriteByte(' ')
 	bw.WriteString(http.StatusText(w.status))
 	bw.WriteString("\r\n")
+	if length >= 0 {
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), length, 10))
+		bw.WriteString("\r\n")
+	}
+	if _, ok := h["Date"]; !ok {
+		bw.WriteString("Date: ")
+		bw.Write(w.fc.f.appendDate(bw.AvailableBuffer(), time.Now()))
+		bw.WriteString("\r\n")
+	}
 	for k, vs := range h {
 		if !validFieldName(k) {
 			continue
@@ -835,4 +924,104 @@ func (w *frontWriter) writeBody(p []byte) (int, error) {
 		return n, w.fail(err)
 	}
 	return n, nil
+}
+
+// callCtx is the context of a call the front serves, part of its frontCall:
+// done when the call ends, when the caller goes away, or when its parent (the
+// server's base context) is. It costs no allocation unless Done is called, and
+// it implements AfterFunc (the method context.AfterFunc and derived contexts
+// look for), so that the router's cancel hook needs no cancelCtx of its own.
+type callCtx struct {
+	parent context.Context
+	mu     sync.Mutex
+	done   chan struct{} // made by the first Done
+	err    error
+	first  afterFunc // the first AfterFunc, without an allocation
+	used   bool      // first was taken (its stop may still be called: not reused)
+	more   []*afterFunc
+}
+
+// afterFunc is a function to run once the context is done; f is nil once it
+// ran or was stopped.
+type afterFunc struct{ f func() }
+
+// closedChan is Done of a context already done when Done is first called.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
+
+func (c *callCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+
+func (c *callCtx) Value(key any) any { return c.parent.Value(key) }
+
+func (c *callCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.err != nil {
+			c.done = closedChan
+		} else {
+			c.done = make(chan struct{})
+		}
+	}
+	return c.done
+}
+
+func (c *callCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *callCtx) String() string { return "gateway call context" }
+
+// AfterFunc runs f in its own goroutine once the context is done (at once if
+// it is); stop, like context.AfterFunc's, reports whether it kept f from
+// running.
+func (c *callCtx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	a := &c.first
+	if c.used {
+		a = &afterFunc{}
+		c.more = append(c.more, a)
+	}
+	c.used = true
+	a.f = f
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		stopped := a.f != nil
+		a.f = nil
+		return stopped
+	}
+}
+
+// cancel marks the context done with err and starts its AfterFunc functions.
+func (c *callCtx) cancel(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return
+	}
+	c.err = err
+	if c.done != nil {
+		close(c.done)
+	}
+	if f := c.first.f; f != nil {
+		c.first.f = nil
+		go f()
+	}
+	for _, a := range c.more {
+		if f := a.f; f != nil {
+			a.f = nil
+			go f()
+		}
+	}
 }

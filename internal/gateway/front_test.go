@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -284,3 +286,112 @@ func TestNoFrontServesCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestURLMatchesParseRequestURI: the URL the front builds itself is
+// exactly what url.ParseRequestURI gives, and it builds one only for targets
+// url.ParseRequestURI accepts.
+func TestRequestURLMatchesParseRequestURI(t *testing.T) {
+	paths := []string{
+		"/function/fn", "/function/fn/", "/function/fn.ns/a/b", "/function/fn//x", "/function/fn/a;b=c",
+		"/function/fn/$&+,:;=@", "/function/fn/-_.~", "/function/fn/a%20b", "/function/fn/%2F",
+		"/function/fn/a!b", "/function/fn/(x)", "/function/fn/*", "/function/fn/'q'", "/function/fn/a\"b",
+		"/function/fn/<a>", "/function/fn/{x}", "/function/fn/a|b", "/function/fn/a^b", "/function/fn/a`b",
+		"/function/fn/a\\b", "/function/fn/[x]", "/function/fn/%zz", "/function/fn/%", "/function/fn/a b",
+		"/function/fn/é", "/function/fn/a#b", "/function/fn/./../x",
+	}
+	queries := []string{"", "?", "?a=b", "?a=b&c=d", "??", "?a?b", "?a=%20", "?a=b;c", "?%zz", "?a b", "?#", "?a=é"}
+	built := 0
+	for _, p := range paths {
+		for _, q := range queries {
+			target := p + q
+			var u url.URL
+			ok := requestURL(&u, target)
+			want, err := url.ParseRequestURI(target)
+			if !ok {
+				continue
+			}
+			built++
+			if err != nil {
+				t.Errorf("%q: built a URL, url.ParseRequestURI fails: %v", target, err)
+				continue
+			}
+			if !reflect.DeepEqual(&u, want) {
+				t.Errorf("%q: %#v, want %#v", target, u, *want)
+			}
+			if u.EscapedPath() != want.EscapedPath() || u.RawQuery != want.RawQuery ||
+				u.ForceQuery != want.ForceQuery || u.RequestURI() != want.RequestURI() || u.String() != want.String() {
+				t.Errorf("%q: %q %q %v, want %q %q %v", target, u.EscapedPath(), u.RawQuery, u.ForceQuery,
+					want.EscapedPath(), want.RawQuery, want.ForceQuery)
+			}
+		}
+	}
+	if built < len(queries)*6 {
+		t.Fatalf("only %d targets built by the front", built)
+	}
+}
+
+// TestParseHeadValues: repeated fields keep their order, and the values of
+// different fields share no storage a handler could overwrite.
+func TestParseHeadValues(t *testing.T) {
+	raw := "POST /function/fn?x=1 HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nx-b: 2\r\nX-A:  3 \r\nContent-Length: 4\r\nConnection: keep-alive, foo\r\n\r\n"
+	var h reqHead
+	if err := parseHead([]byte(raw), &h); err != nil {
+		t.Fatal(err)
+	}
+	want := http.Header{"Host": {"h"}, "X-A": {"1", "3"}, "X-B": {"2"}, "Content-Length": {"4"}, "Connection": {"keep-alive, foo"}}
+	if !reflect.DeepEqual(h.header, want) || h.host != "h" || h.contentLength != 4 || h.close || h.size != len(raw) {
+		t.Fatalf("%+v", h)
+	}
+	h.header["Host"] = append(h.header["Host"], "other")
+	h.header.Add("X-B", "more")
+	if h.header.Get("X-A") != "1" || h.header["Content-Length"][0] != "4" || len(h.header["X-B"]) != 2 {
+		t.Fatalf("values share storage: %v", h.header)
+	}
+}
+
+// TestCallCtx: the call context behaves as a cancelable context: Done, Err,
+// AfterFunc and stop, derived contexts, and a cancel before Done is asked.
+func TestCallCtx(t *testing.T) {
+	c := &callCtx{parent: context.WithValue(context.Background(), ctxKey{}, "v")}
+	if c.Err() != nil || c.Value(ctxKey{}) != "v" {
+		t.Fatal("fresh context done or without its parent's values")
+	}
+	done := c.Done()
+	derived, cancelDerived := context.WithCancel(c)
+	defer cancelDerived()
+	ran := make(chan struct{}, 3)
+	stop1 := c.AfterFunc(func() { ran <- struct{}{} })
+	stop2 := c.AfterFunc(func() { t.Error("stopped function ran") })
+	stop3 := context.AfterFunc(c, func() { ran <- struct{}{} })
+	if !stop2() || stop2() {
+		t.Fatal("stop: true once, then false")
+	}
+	select {
+	case <-done:
+		t.Fatal("done before cancel")
+	default:
+	}
+	c.cancel(context.Canceled)
+	<-done
+	<-derived.Done()
+	<-ran
+	<-ran
+	if c.Err() != context.Canceled || derived.Err() != context.Canceled || context.Cause(c) != context.Canceled {
+		t.Fatalf("Err %v, derived %v", c.Err(), derived.Err())
+	}
+	if stop1() || stop3() {
+		t.Fatal("stop after the function ran reported true")
+	}
+	c.AfterFunc(func() { ran <- struct{}{} })
+	<-ran // runs at once on a done context
+
+	c2 := &callCtx{parent: context.Background()}
+	c2.cancel(context.Canceled)
+	select {
+	case <-c2.Done():
+	default:
+		t.Fatal("Done after cancel not closed")
+	}
+}
+
+type ctxKey struct{}

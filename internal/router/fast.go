@@ -88,6 +88,16 @@ func (fc *fastCall) cancel() {
 	}
 }
 
+// afterFunc is context.AfterFunc, through the context's own AfterFunc method
+// when it has one (the gateway front's call context): then no cancelCtx is
+// set up for the call.
+func afterFunc(ctx context.Context, f func()) (stop func() bool) {
+	if a, ok := ctx.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(ctx, f)
+}
+
 // errClientGone: the caller went away before the answer was complete.
 var errClientGone = errors.New("caller went away")
 
@@ -105,7 +115,7 @@ func (r *Router) serveFast(w http.ResponseWriter, req *http.Request, c *call, li
 		return
 	}
 	fc := &fastCall{}
-	stop := context.AfterFunc(req.Context(), fc.cancel)
+	stop := afterFunc(req.Context(), fc.cancel)
 	defer stop()
 	deadline := time.Now().Add(limit)
 
