@@ -25,7 +25,7 @@ func report(o options, r *results) string {
 	coldSection(&b, r, o)
 	footprintSection(&b, r)
 	densitySection(&b, r)
-	p("\n## Async\n\nn/a (async not implemented yet)\n")
+	asyncSection(&b, r)
 	targetsSection(&b, r)
 	return b.String()
 }

@@ -20,6 +20,7 @@ type results struct {
 	invoke                   []invokeRow
 	cold                     []coldResult
 	density                  densityResult
+	async                    asyncResult
 }
 
 // run starts the daemon, measures, stops everything it started and reports.
@@ -92,7 +93,12 @@ func measure(ctx context.Context, o options, log *slog.Logger, tmp string, res *
 		return err
 	}
 	if o.invoke {
+		res.async.skipped = "not measured (-invoke-only)"
 		return nil
+	}
+	log.Info("async calls", "function", "bench-go")
+	if res.async, err = runAsync(ctx, d, "bench-go", 50, o.cell); err != nil {
+		return err
 	}
 	for _, lang := range o.langs {
 		log.Info("cold starts", "template", lang, "runs", o.coldRuns)
