@@ -39,6 +39,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /system/alert", orNotImplemented(s.cfg.Alert, "alerts are not enabled"))
 
 	mux.Handle("POST /async-function/{rest...}", orNotImplemented(s.cfg.Async, "async calls are not enabled"))
+	mux.Handle("/system/async/", orNotImplemented(s.cfg.Async, "async calls are not enabled"))
 	mux.HandleFunc("GET /healthz", healthz)
 	if s.cfg.Registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))

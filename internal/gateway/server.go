@@ -48,7 +48,8 @@ type Config struct {
 	Registry *prometheus.Registry
 	// OCI is the embedded registry, mounted at /v2/ (it does its own auth); nil → 404.
 	OCI http.Handler
-	// Async takes POST /async-function/…; nil → 501.
+	// Async takes POST /async-function/… and the dead-letter API under
+	// /system/async/ (see NewAsync); nil → 501.
 	Async http.Handler
 	// Alert takes POST /system/alert (AlertManager webhook); nil → 501.
 	Alert http.Handler
