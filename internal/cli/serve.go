@@ -23,6 +23,7 @@ func newServeCmd() *cobra.Command {
 
 It serves on one port (default :8080):
   /function/NAME        call a function (open, like OpenFaaS)
+  /async-function/NAME  queue a call: 202 at once, the result goes to X-Callback-Url (open)
   /system/...           the OpenFaaS management API (basic auth)
   /v2/...               the embedded OCI registry (pushes need the admin login)
   /metrics, /healthz    Prometheus metrics and health (open)
@@ -31,11 +32,19 @@ Functions run as local processes, each replica behind its own watchdog. As root 
 are sandboxed (namespaces, read-only root, private /tmp) with CPU and memory limits
 from cgroups; otherwise fjord warns and runs them unsandboxed.
 
+Async calls are stored in an embedded NATS JetStream server under <state-dir>/queue
+(no port is opened), or in an external NATS cluster with --nats-url. An accepted call
+survives a crash of the daemon; failed calls are retried with back-off per the function's
+com.openfaas.retry.* annotations, then kept as dead letters (GET /system/async/dead-letters).
+
 On first start an admin password is generated into <state-dir>/secrets/basic-auth-password.
 State (functions, secrets, namespaces, images) lives in --state-dir and survives restarts.`,
 		Example: `  # run with the example function "hello" deployed
   sudo fjord serve --example
   curl -d 'world' http://127.0.0.1:8080/function/hello
+
+  # queue a call; the result is POSTed to the callback URL
+  curl -d 'world' -H 'X-Callback-Url: http://127.0.0.1:9000/done' http://127.0.0.1:8080/async-function/hello
 
   # a throw-away instance on another port, no auth (development only)
   fjord serve --listen 127.0.0.1:9090 --state-dir /tmp/fjord --auth=false`,
@@ -56,6 +65,10 @@ State (functions, secrets, namespaces, images) lives in --state-dir and survives
 	f.BoolVar(&cfg.Example, "example", false, `deploy the example function "hello" (python3) if it is not deployed yet`)
 	f.StringVar(&cfg.Sandbox, "sandbox", cfg.Sandbox, "replica sandbox: auto (when root), on (required) or off")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long to drain in-flight calls on SIGTERM")
+	f.StringVar(&cfg.NATSURL, "nats-url", "", "use the NATS server at `url` (with JetStream) for async calls, e.g. nats://127.0.0.1:4222 (default: an embedded server, no port opened)")
+	f.IntVar(&cfg.AsyncConcurrency, "async-concurrency", cfg.AsyncConcurrency, "async calls run at once by this daemon (OpenFaaS CE runs 1)")
+	f.Int64Var(&cfg.AsyncMaxBody, "async-max-body", cfg.AsyncMaxBody, "largest async request body in `bytes`; bigger calls get 413 (OpenFaaS CE: 256000)")
+	f.BoolVar(&cfg.AsyncSyncAlways, "async-sync-always", false, "fsync the embedded queue on every accepted call: survives a power loss too, costs a disk flush per call (default: fsync every second)")
 	f.StringVar(&cfg.DebugListen, "debug-listen", "", "serve Go pprof profiles at `host:port`/debug/pprof/ (no auth: keep it on loopback)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")

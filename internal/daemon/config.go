@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -30,6 +31,15 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// MaxBodyBytes bounds /system/* request bodies.
 	MaxBodyBytes int64
+	// NATSURL, when set, uses that NATS server (with JetStream) for async
+	// calls instead of the embedded one.
+	NATSURL string
+	// AsyncConcurrency is the number of async calls run at once.
+	AsyncConcurrency int
+	// AsyncMaxBody bounds the body of an async call (413 above it).
+	AsyncMaxBody int64
+	// AsyncSyncAlways fsyncs the embedded queue on every accepted call.
+	AsyncSyncAlways bool
 	// DebugListen, when set, serves Go pprof profiles on that address (no auth).
 	DebugListen string
 	// Logger receives the daemon's structured logs.
@@ -39,14 +49,16 @@ type Config struct {
 // Default returns the configuration `fjord serve` starts with.
 func Default() Config {
 	return Config{
-		Listen:          ":8080",
-		StateDir:        DefaultStateDir(),
-		Auth:            true,
-		Runtime:         "process",
-		Sandbox:         "auto",
-		ShutdownTimeout: 30 * time.Second,
-		MaxBodyBytes:    1 << 20,
-		Logger:          slog.Default(),
+		Listen:           ":8080",
+		StateDir:         DefaultStateDir(),
+		Auth:             true,
+		Runtime:          "process",
+		Sandbox:          "auto",
+		ShutdownTimeout:  30 * time.Second,
+		MaxBodyBytes:     1 << 20,
+		AsyncConcurrency: 4,
+		AsyncMaxBody:     1 << 20,
+		Logger:           slog.Default(),
 	}
 }
 
@@ -84,6 +96,15 @@ func (c *Config) Validate() error {
 	case "auto", "on", "off":
 	default:
 		return fmt.Errorf("invalid --sandbox %q: use auto, on or off", c.Sandbox)
+	}
+	if c.AsyncConcurrency < 1 {
+		return fmt.Errorf("invalid --async-concurrency %d: must be at least 1", c.AsyncConcurrency)
+	}
+	if c.AsyncMaxBody < 1 || c.AsyncMaxBody > 32<<20 {
+		return fmt.Errorf("invalid --async-max-body %d: must be between 1 byte and 32 MiB", c.AsyncMaxBody)
+	}
+	if c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://") {
+		return fmt.Errorf("invalid --nats-url %q: want nats://host:port (or tls://)", c.NATSURL)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -17,6 +17,7 @@ import (
 	"github.com/fjord-faas/fjord/internal/gateway"
 	"github.com/fjord-faas/fjord/internal/image"
 	"github.com/fjord-faas/fjord/internal/metrics"
+	"github.com/fjord-faas/fjord/internal/queue"
 	"github.com/fjord-faas/fjord/internal/registry"
 	"github.com/fjord-faas/fjord/internal/router"
 	"github.com/fjord-faas/fjord/internal/runtime"
@@ -33,6 +34,7 @@ type Daemon struct {
 	runtime *process.Runtime
 	control *control.Service
 	gateway *gateway.Server
+	queue   *queue.Queue
 	debug   *http.Server
 }
 
@@ -106,9 +108,15 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}
 	rt := router.New(router.Config{Functions: d.control, Metrics: m, Logger: d.log})
 	d.runtime.Subscribe(rt.UpdateEndpoints)
+	if err := d.startQueue(ctx, reg); err != nil {
+		return err
+	}
+	async := gateway.NewAsync(gateway.AsyncConfig{
+		Queue: d.queue, Functions: d.control, MaxBody: d.cfg.AsyncMaxBody, Logger: d.log,
+	})
 	if d.gateway, err = gateway.New(gateway.Config{
 		Addr: d.cfg.Listen, Control: d.control, Functions: d.control, Router: rt, Metrics: m, Registry: reg,
-		OCI: oci, Auth: d.auth(),
+		OCI: oci, Async: async, Auth: d.auth(),
 		MaxBodyBytes: d.cfg.MaxBodyBytes, Logger: d.log,
 	}); err != nil {
 		return fmt.Errorf("create gateway: %w", err)
@@ -122,6 +130,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.gateway.Start(ctx); err != nil {
 		return fmt.Errorf("start gateway: %w", err)
 	}
+	// Workers call functions through the gateway's handler, in process, once
+	// the stored functions are restored.
+	d.queue.StartWorkers(d.gateway.Handler())
 	if err := d.startDebug(); err != nil {
 		return err
 	}
@@ -133,7 +144,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// Close drains the gateway, then stops every replica and closes the state file.
+// Close drains the gateway, then the async workers (a call still running when
+// ctx ends goes back to the queue, to run again after a restart), then stops
+// every replica and closes the state file.
 func (d *Daemon) Close(ctx context.Context) error {
 	var errs []error
 	if d.debug != nil {
@@ -141,6 +154,9 @@ func (d *Daemon) Close(ctx context.Context) error {
 	}
 	if d.gateway != nil {
 		errs = append(errs, d.gateway.Close(ctx))
+	}
+	if d.queue != nil {
+		errs = append(errs, d.queue.Close(ctx))
 	}
 	if d.control != nil {
 		errs = append(errs, d.control.Close(ctx))
