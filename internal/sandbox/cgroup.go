@@ -22,6 +22,10 @@ const cgroupPeriod = 100_000 // µs
 // group is one replica's cgroup, in whichever hierarchy the host has.
 type group interface {
 	add(pid int) error
+	// threadFiles are the files to which each thread of a process writes "0"
+	// to move itself into the group (cgroup v1 "tasks"); nil when a process
+	// cannot join that way (cgroup2 domains) and add must be used.
+	threadFiles() []string
 	procs() ([]int, error)
 	// killAll SIGKILLs the whole group at once where the kernel can (cgroup2
 	// cgroup.kill); killGroup signals each listed pid as well.

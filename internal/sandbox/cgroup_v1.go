@@ -97,6 +97,18 @@ func (g *v1Group) add(pid int) error {
 	return nil
 }
 
+// threadFiles are the group's tasks files. A thread that writes "0" there
+// moves only itself, which the kernel does without the write lock on all
+// thread groups that a cgroup.procs write takes; that lock waits for an RCU
+// grace period, 10-16 ms on this host after a pause.
+func (g *v1Group) threadFiles() []string {
+	files := make([]string, 0, len(v1Controllers))
+	for _, c := range v1Controllers {
+		files = append(files, filepath.Join(g.dir(c), "tasks"))
+	}
+	return files
+}
+
 func (g *v1Group) procs() ([]int, error) {
 	var all []int
 	missing := 0

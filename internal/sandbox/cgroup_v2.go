@@ -65,6 +65,9 @@ func (g *v2Group) add(pid int) error {
 	return nil
 }
 
+// threadFiles is nil: a cgroup2 domain takes whole processes only.
+func (g *v2Group) threadFiles() []string { return nil }
+
 func (g *v2Group) procs() ([]int, error) {
 	return readPids(filepath.Join(g.dir, "cgroup.procs"))
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"github.com/fjord-faas/fjord/internal/runtime/process"
 	"golang.org/x/sys/unix"
@@ -46,6 +47,11 @@ type initSpec struct {
 	Gated bool
 	// Trace: report how long the init's steps took, for the daemon's debug log.
 	Trace bool
+	// CgroupTasks, when set, are the replica's cgroup files to which every
+	// thread of the init writes "0" to move itself in (see
+	// v1Group.threadFiles), before the pivot and after the release of a
+	// gated init; else the daemon moves the init in.
+	CgroupTasks []string
 }
 
 // Runner runs a program inside the init process instead of exec'ing it (see
@@ -103,7 +109,20 @@ const traceMark = "\x00"
 // failure, or with the program to run for an in-process launch. It records
 // its steps in ph and calls report when the function is about to run.
 func initAndExec(spec *initSpec, runner Runner, gate func() error, ph *process.Phases, report func()) (func(context.Context) error, error) {
-	if err := buildRoot(spec); err != nil {
+	err := buildRoot(spec, func() error {
+		if len(spec.CgroupTasks) == 0 {
+			return nil
+		}
+		ph.Mark("mounts")
+		if err := gate(); err != nil {
+			return err
+		}
+		ph.Mark("gate")
+		err := joinCgroup(spec.CgroupTasks)
+		ph.Mark("join")
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
 	if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
@@ -168,23 +187,53 @@ func readSpec(specFD, errFD int) (spec initSpec, newErrFD, gateFD int, err error
 }
 
 // gate returns the wait for the daemon's release of a gated spare init (see
-// initSpec.Gated); without a gate fd it lets the function run at once.
+// initSpec.Gated); without a gate fd, or once released, it returns at once.
 func gate(fd int) func() error {
 	return func() error {
 		if fd < 0 {
 			return nil
 		}
-		defer unix.Close(fd)
+		defer func() {
+			unix.Close(fd)
+			fd = -1
+		}()
 		var b [1]byte
 		n, err := unix.Read(fd, b[:])
 		if err == nil && n != 1 {
 			err = errors.New("the daemon closed the socket")
 		}
 		if err != nil {
-			return fmt.Errorf("wait to be put in the replica's cgroup: %w", err)
+			return fmt.Errorf("wait for the replica's cgroup: %w", err)
 		}
 		return nil
 	}
+}
+
+// joinCgroup moves every thread of this process into the cgroups of the given
+// tasks files: each thread writes "0" for itself (see v1Group.threadFiles).
+// Without all-threads syscalls (cgo) it writes "0" to the cgroup.procs beside
+// each file instead, which moves the whole process.
+func joinCgroup(tasks []string) error {
+	zero := []byte("0")
+	for _, f := range tasks {
+		fd, err := unix.Open(f, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+		_, _, e := syscall.AllThreadsSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&zero[0])), uintptr(len(zero)))
+		runtime.KeepAlive(zero)
+		unix.Close(fd)
+		if e == syscall.ENOTSUP {
+			if err := os.WriteFile(filepath.Join(filepath.Dir(f), "cgroup.procs"), zero, 0); err != nil {
+				return fmt.Errorf("join cgroup: %w", err)
+			}
+			continue
+		}
+		if e != 0 {
+			return fmt.Errorf("join cgroup %s: %w", filepath.Dir(f), e)
+		}
+	}
+	return nil
 }
 
 // lookPath resolves a bare program name against PATH from the function's env.

@@ -39,6 +39,8 @@ type threadReport struct {
 	Child   map[string]string
 	Env     []string
 	Pipes   map[int]string // fd above 3 -> pipe:[inode]
+	// Cgroups maps each thread, and "child", to its /proc/.../cgroup lines.
+	Cgroups map[string]string
 }
 
 // testRunner is the Runner of the test binary's sandbox init (see TestMain).
@@ -53,7 +55,7 @@ func testRunner(args, _ []string) (func(context.Context) error, error) {
 }
 
 func reportThreads() error {
-	r := threadReport{Threads: map[string]map[string]string{}, Env: os.Environ(), Pipes: map[int]string{}}
+	r := threadReport{Threads: map[string]map[string]string{}, Env: os.Environ(), Pipes: map[int]string{}, Cgroups: map[string]string{}}
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return err
@@ -63,7 +65,14 @@ func reportThreads() error {
 			return err
 		}
 		r.Threads[t.Name()]["Nice"] = threadNice("/proc/self/task/" + t.Name() + "/stat")
+		cg, _ := os.ReadFile("/proc/self/task/" + t.Name() + "/cgroup")
+		r.Cgroups[t.Name()] = string(cg)
 	}
+	cg, err := exec.Command("/bin/cat", "/proc/self/cgroup").Output()
+	if err != nil {
+		return fmt.Errorf("run child: %w", err)
+	}
+	r.Cgroups["child"] = string(cg)
 	out, err := exec.Command("/bin/cat", "/proc/self/status").Output()
 	if err != nil {
 		return fmt.Errorf("run child: %w", err)
@@ -154,7 +163,36 @@ func TestInProcessDropsEveryThread(t *testing.T) {
 			waitSpare(t, s)
 		}
 		l := inProcessLaunch(t, id, inProcessReport)
-		checkThreadReport(t, l, runInProcessReport(t, s, l))
+		r := runInProcessReport(t, s, l)
+		checkThreadReport(t, l, r)
+		checkCgroups(t, s, id, r)
+	}
+}
+
+// checkCgroups checks that every thread of a replica, and a child it forks,
+// is in the replica's cgroup in each hierarchy the sandbox uses.
+func checkCgroups(t *testing.T, s *Sandbox, id string, r threadReport) {
+	t.Helper()
+	if s.cg == nil {
+		return
+	}
+	want := "/" + s.cfg.CgroupPrefix + "/" + id
+	for who, lines := range r.Cgroups {
+		for _, c := range v1Controllers {
+			if _, v1 := s.cg.(*v1Driver); !v1 {
+				c = "" // cgroup2: the one "0::/path" line
+			}
+			found := false
+			for _, line := range strings.Split(lines, "\n") {
+				f := strings.SplitN(line, ":", 3)
+				if len(f) == 3 && slices.Contains(strings.Split(f[1], ","), c) == (c != "") && f[2] == want {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s %s: not in cgroup %s for %q:\n%s", id, who, want, c, lines)
+			}
+		}
 	}
 }
 

@@ -42,8 +42,10 @@ type builder struct {
 	readOnly []string
 }
 
-// buildRoot makes every mount the replica needs and pivots into it.
-func buildRoot(spec *initSpec) error {
+// buildRoot makes every mount the replica needs and pivots into it; before
+// the pivot, still with the host's view of the file systems, it calls
+// beforePivot.
+func buildRoot(spec *initSpec, beforePivot func() error) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
@@ -68,6 +70,9 @@ func buildRoot(spec *initSpec) error {
 		if err := remountRO(b.readOnly[i]); err != nil {
 			return fmt.Errorf("make %s read-only: %w", b.readOnly[i], err)
 		}
+	}
+	if err := beforePivot(); err != nil {
+		return err
 	}
 	return pivot(b.newRoot)
 }

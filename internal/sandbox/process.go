@@ -45,7 +45,7 @@ func (s *Sandbox) Start(ctx context.Context, l process.Launch) (process.Process,
 			return nil, err
 		}
 		s.log.Warn("spare sandbox init unusable, starting a new one", "err", err)
-		spec.Nice, spec.Gated = nil, false
+		spec.Nice, spec.Gated, spec.CgroupTasks = nil, false, nil
 		ph = process.NewPhases(debug)
 	}
 	p := &proc{workDir: spec.WorkDir}
@@ -53,6 +53,7 @@ func (s *Sandbox) Start(ctx context.Context, l process.Launch) (process.Process,
 		if p.g, err = s.cg.create(l.ReplicaID, l.Limits, s.cfg.PidsLimit); err != nil {
 			return nil, err
 		}
+		spec.CgroupTasks = p.g.threadFiles()
 		ph.Mark("cgroup")
 	}
 	err = p.start(ctx, s.cfg.Self, spec, l, ph)
@@ -124,7 +125,7 @@ func (p *proc) start(ctx context.Context, self []string, spec *initSpec, l proce
 // handshake joins the child to the cgroup, sends the spec and waits until the
 // exec of the function closed the error pipe (or the init wrote why it failed).
 func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.File, ph *process.Phases) error {
-	if p.g != nil {
+	if p.g != nil && len(spec.CgroupTasks) == 0 {
 		if err := p.g.add(p.cmd.Process.Pid); err != nil {
 			return err
 		}
@@ -141,11 +142,13 @@ func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.Fi
 }
 
 // startSpare hands the launch to a spare init. The spare gets the spec and
-// the files first and builds the root while the replica's cgroup is made and
-// joined here (a cgroup.procs write can wait for an RCU grace period); it runs
-// the function only after the release that follows the join. errSpareGone
-// means the spare could not take the launch (it died); the caller may start
-// afresh.
+// the files first and makes its mounts while the replica's cgroup is made
+// here. After the release that follows, its threads move themselves into the
+// cgroup before it pivots into its root (cgroup v1: see v1Group.threadFiles);
+// on cgroup2 it is moved in here before the release, with a cgroup.procs
+// write that can wait for an RCU grace period, and it runs the function only
+// after the release. errSpareGone means the spare could not take the launch
+// (it died); the caller may start afresh.
 func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l process.Launch, ph *process.Phases) (*proc, error) {
 	defer sp.errR.Close()
 	defer sp.sock.Close()
@@ -153,6 +156,9 @@ func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l p
 	sp.renice()
 	spec.Nice = &sp.nice
 	spec.Gated = true
+	if s.cg != nil {
+		spec.CgroupTasks = s.cg.load(l.ReplicaID).threadFiles()
+	}
 	fail := func(err error) (*proc, error) {
 		_ = p.cmd.Process.Kill()
 		_, _ = p.Wait()
@@ -177,10 +183,12 @@ func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l p
 		}
 		p.g = g
 		ph.Mark("cgroup")
-		if err := g.add(p.cmd.Process.Pid); err != nil {
-			return fail(fmt.Errorf("%w: %w", errSpareGone, err))
+		if len(spec.CgroupTasks) == 0 {
+			if err := g.add(p.cmd.Process.Pid); err != nil {
+				return fail(fmt.Errorf("%w: %w", errSpareGone, err))
+			}
+			ph.Mark("join")
 		}
-		ph.Mark("join")
 	}
 	s.refill() // the next spare starts once no cgroup.procs write is left here
 	if err := sp.release(); err != nil {

@@ -226,8 +226,9 @@ func TestStartPhasesLogged(t *testing.T) {
 	for _, want := range []string{
 		`replica=phases-1 spare=false phases="cgroup=`,
 		`replica=phases-2 spare=true phases="spare=`,
-		"init[root=",
-		" gate=",
+		"init[",
+		" root=",
+		" privileges=",
 		"] started=",
 	} {
 		if !strings.Contains(buf.String(), want) {
