@@ -45,7 +45,12 @@ func (q *Queue) DeadLetters(ctx context.Context, namespace string) ([]DeadLetter
 	if err != nil {
 		return nil, fmt.Errorf("read dead letters: %w", err)
 	}
-	defer func() { _ = q.dead.DeleteConsumer(context.WithoutCancel(ctx), cons.CachedInfo().Name) }()
+	defer func() {
+		// Ordered consumers expire by themselves; deleting frees it now.
+		if info := cons.CachedInfo(); info != nil {
+			_ = q.dead.DeleteConsumer(context.WithoutCancel(ctx), info.Name)
+		}
+	}()
 	for {
 		batch, err := cons.FetchNoWait(256)
 		if err != nil {

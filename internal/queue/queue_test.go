@@ -53,6 +53,12 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.answer(n, w, r)
 }
 
+func (g *fakeGateway) call(i int) seen {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.calls[i]
+}
+
 func (g *fakeGateway) count() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -185,7 +191,7 @@ func TestCallAndCallback(t *testing.T) {
 	if gw.count() != 1 {
 		t.Fatalf("function called %d times", gw.count())
 	}
-	call := gw.calls[0]
+	call := gw.call(0)
 	if call.url != "/function/fn/a/b?x=1" || call.body != "hello" {
 		t.Fatalf("call: %+v", call)
 	}
