@@ -168,11 +168,14 @@ func initAndExec(spec *initSpec, runner Runner, gate func() error, ph *process.P
 func readSpec(specFD, errFD int) (spec initSpec, newErrFD, gateFD int, err error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(specFD, &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFSOCK {
-		// A spare init empties the bounding set (the slow part of dropping
-		// privileges on every thread) before it waits, unless it started
-		// with an empty one (see spareStarter); the effective capabilities
-		// it still needs are not affected.
-		if err := dropBoundingAllThreads(); err != nil && !errors.Is(err, errNoAllThreads) {
+		// A spare init does the part of dropping privileges on every thread
+		// that keeps the capabilities it still needs before it waits (see
+		// dropRootKept; the bounding set is usually empty already, see
+		// spareStarter).
+		switch err := dropRootKept(); {
+		case err == nil:
+			droppedWhileWaiting = true
+		case !errors.Is(err, errNoAllThreads):
 			return initSpec{}, errFD, -1, err
 		}
 		return receiveSpec(specFD, errFD)

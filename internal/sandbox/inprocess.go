@@ -58,12 +58,10 @@ func setEnv(env []string) error {
 // them to all threads; the per-thread prctl and capset calls go through
 // syscall.AllThreadsSyscall.
 func dropPrivilegesAllThreads(uid, gid uint32) error {
-	if err := dropBoundingAllThreads(); err != nil {
-		return err
-	}
-	_ = allThreadsPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0)
-	if err := syscall.Setgroups(nil); err != nil {
-		return fmt.Errorf("clear groups: %w", err)
+	if !droppedWhileWaiting {
+		if err := dropRootKept(); err != nil {
+			return err
+		}
 	}
 	if err := syscall.Setresgid(int(gid), int(gid), int(gid)); err != nil {
 		return fmt.Errorf("set gid %d: %w", gid, err)
@@ -79,13 +77,33 @@ func dropPrivilegesAllThreads(uid, gid uint32) error {
 	if e != 0 {
 		return fmt.Errorf("clear capabilities: %w", e)
 	}
-	if err := allThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
-		return fmt.Errorf("set no_new_privs: %w", err)
-	}
 	// Changing credentials cleared the parent-death signal; set it again on
 	// every thread, since any of them may be the one the daemon is parent of.
 	if err := allThreadsPrctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0); err != nil {
 		return fmt.Errorf("set parent death signal: %w", err)
+	}
+	return nil
+}
+
+// droppedWhileWaiting is set once a spare init did dropRootKept while it
+// waited for a launch; dropPrivilegesAllThreads then skips it.
+var droppedWhileWaiting bool
+
+// dropRootKept does the steps of dropping privileges on every thread that
+// leave the process root with every capability it still needs: an empty
+// bounding set and ambient set, no supplementary groups and no_new_privs.
+// Each is a stop-the-world of all threads; a spare init does them while it
+// waits, off the start's path.
+func dropRootKept() error {
+	if err := dropBoundingAllThreads(); err != nil {
+		return err
+	}
+	_ = allThreadsPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0)
+	if err := syscall.Setgroups(nil); err != nil {
+		return fmt.Errorf("clear groups: %w", err)
+	}
+	if err := allThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
+		return fmt.Errorf("set no_new_privs: %w", err)
 	}
 	return nil
 }
