@@ -57,7 +57,9 @@ type initSpec struct {
 // Runner runs a program inside the init process instead of exec'ing it (see
 // Config.InProcess). Init calls it once the root is built, privileges are
 // dropped on every thread and the process environment is exactly env; args
-// are the launch's Args. An error from Runner is reported to the parent as a
+// are the launch's Args. GOMAXPROCS is env's GOMAXPROCS when set there, else
+// what the init had: 1 in a spare init (so that fjord's watchdog, which runs
+// on one P, does not stop the world to change it), the CPU count otherwise. An error from Runner is reported to the parent as a
 // failed start; otherwise the returned function runs the program until it ends.
 type Runner func(args, env []string) (run func(context.Context) error, err error)
 
@@ -178,6 +180,9 @@ func readSpec(specFD, errFD int) (spec initSpec, newErrFD, gateFD int, err error
 		case !errors.Is(err, errNoAllThreads):
 			return initSpec{}, errFD, -1, err
 		}
+		// One P while it waits and starts: its steps are sequential, and the
+		// watchdog it usually runs in-process wants one (see Runner).
+		runtime.GOMAXPROCS(1)
 		return receiveSpec(specFD, errFD)
 	}
 	f := os.NewFile(uintptr(specFD), "sandbox-spec")

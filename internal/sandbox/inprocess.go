@@ -29,6 +29,10 @@ func runInProcess(spec *initSpec, runner Runner, ph *process.Phases) (func(conte
 	if err := setEnv(spec.Env); err != nil {
 		return nil, err
 	}
+	// As a fresh process would read it at start-up (see Runner).
+	if n, err := strconv.Atoi(os.Getenv("GOMAXPROCS")); err == nil && n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
 	run, err := runner(spec.Args, spec.Env)
 	ph.Mark("runner")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -41,6 +42,8 @@ type threadReport struct {
 	Pipes   map[int]string // fd above 3 -> pipe:[inode]
 	// Cgroups maps each thread, and "child", to its /proc/.../cgroup lines.
 	Cgroups map[string]string
+	// MaxProcs is the runner's GOMAXPROCS.
+	MaxProcs int
 }
 
 // testRunner is the Runner of the test binary's sandbox init (see TestMain).
@@ -55,7 +58,8 @@ func testRunner(args, _ []string) (func(context.Context) error, error) {
 }
 
 func reportThreads() error {
-	r := threadReport{Threads: map[string]map[string]string{}, Env: os.Environ(), Pipes: map[int]string{}, Cgroups: map[string]string{}}
+	r := threadReport{Threads: map[string]map[string]string{}, Env: os.Environ(), Pipes: map[int]string{}, Cgroups: map[string]string{},
+		MaxProcs: runtime.GOMAXPROCS(0)}
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return err
@@ -152,20 +156,28 @@ func needAllThreads(t *testing.T) {
 
 // TestInProcessDropsEveryThread checks that an in-process launch runs as the
 // unprivileged user on every thread, with no capabilities and no_new_privs,
-// that a child it forks inherits that, and that it sees exactly Launch.Env;
-// first from a fresh init, then from a spare one.
+// that a child it forks inherits that, that it sees exactly Launch.Env and
+// is in its cgroup on every thread; first from a fresh init, then from spare
+// ones, which run it on one P unless the env sets GOMAXPROCS.
 func TestInProcessDropsEveryThread(t *testing.T) {
 	s := newTestSandbox(t, func(c *Config) { c.InProcess, c.Spares = []string{inProcessReport}, 1 })
 	needAllThreads(t)
 	t.Parallel()
-	for i, id := range []string{"inproc-1", "inproc-2"} {
-		if i == 1 {
+	for i, id := range []string{"inproc-1", "inproc-2", "inproc-3"} {
+		if i > 0 {
 			waitSpare(t, s)
 		}
 		l := inProcessLaunch(t, id, inProcessReport)
+		wantProcs := 1 // a spare init's, which the watchdog wants
+		if i == 2 {
+			l.Env, wantProcs = append(l.Env, "GOMAXPROCS=3"), 3
+		}
 		r := runInProcessReport(t, s, l)
 		checkThreadReport(t, l, r)
 		checkCgroups(t, s, id, r)
+		if i > 0 && r.MaxProcs != wantProcs {
+			t.Errorf("%s: GOMAXPROCS %d, want %d", id, r.MaxProcs, wantProcs)
+		}
 	}
 }
 
