@@ -74,6 +74,13 @@ func runUpstream() int {
 	})
 	mux.HandleFunc("/ready", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
 	mux.HandleFunc("/port", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getenv("PORT")) })
+	mux.HandleFunc("/fds", func(w http.ResponseWriter, r *http.Request) {
+		entries, _ := os.ReadDir("/proc/self/fd")
+		for _, e := range entries {
+			link, _ := os.Readlink("/proc/self/fd/" + e.Name())
+			fmt.Fprintln(w, e.Name(), link)
+		}
+	})
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
 		conn, _, _ := w.(http.Hijacker).Hijack()
 		conn.Close()
