@@ -183,6 +183,10 @@ func readSpec(specFD, errFD int) (spec initSpec, newErrFD, gateFD int, err error
 		// One P while it waits and starts: its steps are sequential, and the
 		// watchdog it usually runs in-process wants one (see Runner).
 		runtime.GOMAXPROCS(1)
+		if err := makeMountsPrivate(); err != nil {
+			return initSpec{}, errFD, -1, err
+		}
+		mountsPrivate = true
 		return receiveSpec(specFD, errFD)
 	}
 	f := os.NewFile(uintptr(specFD), "sandbox-spec")

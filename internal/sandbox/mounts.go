@@ -46,8 +46,10 @@ type builder struct {
 // the pivot, still with the host's view of the file systems, it calls
 // beforePivot.
 func buildRoot(spec *initSpec, beforePivot func() error) error {
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make mounts private: %w", err)
+	if !mountsPrivate {
+		if err := makeMountsPrivate(); err != nil {
+			return err
+		}
 	}
 	b := &builder{spec: spec, newRoot: filepath.Join(spec.WorkDir, "root"), stage: filepath.Join(spec.WorkDir, "stage")}
 	for _, d := range []string{b.newRoot, b.stage} {
@@ -75,6 +77,19 @@ func buildRoot(spec *initSpec, beforePivot func() error) error {
 		return err
 	}
 	return pivot(b.newRoot)
+}
+
+// mountsPrivate is set once this init's mounts were made private (a spare
+// does it while it waits); buildRoot then skips it.
+var mountsPrivate bool
+
+// makeMountsPrivate stops mount events propagating between this mount
+// namespace and the host's, both ways.
+func makeMountsPrivate() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	return nil
 }
 
 // mountRoot puts the base of the root at newRoot: the host root bound

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -346,7 +348,7 @@ func receiveSpec(sockFD, errFD int) (spec initSpec, newErrFD, gateFD int, err er
 	if err := json.Unmarshal(buf[:n], &spec); err != nil {
 		return spec, newErrFD, gateFD, fmt.Errorf("read sandbox spec: %w", err)
 	}
-	if spec.Nice != nil {
+	if spec.Nice != nil && !threadsAtNice(*spec.Nice) {
 		// Threads made after the daemon's renice still have spareNice. Without
 		// all-threads syscalls (cgo) this thread, which execs, is enough.
 		prio := uintptr(*spec.Nice)
@@ -358,6 +360,29 @@ func receiveSpec(sockFD, errFD int) (spec initSpec, newErrFD, gateFD int, err er
 		gateFD = sock
 	}
 	return spec, newErrFD, gateFD, nil
+}
+
+// threadsAtNice reports whether every thread of this process has the given
+// nice value already (the daemon reniced them when it took the spare), which
+// spares a stop-the-world of all threads. Any doubt answers false.
+func threadsAtNice(nice int) bool {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	want := strconv.Itoa(nice)
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/stat")
+		if err != nil {
+			return false
+		}
+		// Field 19 is the nice value; the command name before it may hold spaces.
+		i := bytes.LastIndexByte(b, ')')
+		if f := strings.Fields(string(b[i+1:])); i < 0 || len(f) < 17 || f[16] != want {
+			return false
+		}
+	}
+	return true
 }
 
 func passedFDs(oob []byte) ([]int, error) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime/process"
+	"golang.org/x/sys/unix"
 )
 
 // TestSpareInit checks that a start taking a spare init (made after the
@@ -248,5 +249,19 @@ func TestSplitTrace(t *testing.T) {
 		if trace != c.trace || string(rest) != c.rest {
 			t.Errorf("splitTrace(%q) = %q, %q; want %q, %q", c.in, trace, rest, c.trace, c.rest)
 		}
+	}
+}
+
+func TestThreadsAtNice(t *testing.T) {
+	prio, err := unix.Getpriority(unix.PRIO_PROCESS, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nice := 20 - prio // the raw syscall returns 20 - nice
+	if !threadsAtNice(nice) {
+		t.Errorf("threads not all at nice %d", nice)
+	}
+	if threadsAtNice(nice + 1) {
+		t.Errorf("threads reported at nice %d", nice+1)
 	}
 }
