@@ -25,6 +25,7 @@ type probeReport struct {
 	Procs      []int
 	Hostname   string
 	CapEff     string
+	Caps       map[string]string
 	NoNewPrivs string
 	Cwd        string
 	FDs        map[int]bool
@@ -75,6 +76,10 @@ func checkCommon(t *testing.T, r probeReport, wantHost string) {
 		{"procs", len(r.Procs), 1},
 		{"hostname", r.Hostname, wantHost},
 		{"capeff", r.CapEff, "0000000000000000"},
+		{"capinh", r.Caps["CapInh"], "0000000000000000"},
+		{"capprm", r.Caps["CapPrm"], "0000000000000000"},
+		{"capbnd", r.Caps["CapBnd"], "0000000000000000"},
+		{"capamb", r.Caps["CapAmb"], "0000000000000000"},
 		{"no_new_privs", r.NoNewPrivs, "1"},
 		{"fd3 open", r.FDs[3], true},
 		{"fd4 closed", r.FDs[4], false},

@@ -15,11 +15,13 @@ import (
 
 // report is what "probe" prints as JSON.
 type report struct {
-	UID, GID   int
-	Pid        int
-	Procs      []int
-	Hostname   string
-	CapEff     string
+	UID, GID int
+	Pid      int
+	Procs    []int
+	Hostname string
+	CapEff   string
+	// Caps holds the other capability sets: CapInh, CapPrm, CapBnd, CapAmb.
+	Caps       map[string]string
 	NoNewPrivs string
 	Cwd        string
 	FDs        map[int]bool // fd -> open, checked first thing
@@ -75,6 +77,11 @@ func probe(fds map[int]bool, args []string) {
 		switch k {
 		case "CapEff":
 			r.CapEff = strings.TrimSpace(v)
+		case "CapInh", "CapPrm", "CapBnd", "CapAmb":
+			if r.Caps == nil {
+				r.Caps = map[string]string{}
+			}
+			r.Caps[k] = strings.TrimSpace(v)
 		case "NoNewPrivs":
 			r.NoNewPrivs = strings.TrimSpace(v)
 		}
