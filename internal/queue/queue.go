@@ -26,7 +26,6 @@ const (
 	streamDead    = "FJORD_ASYNC_DEAD"
 	subjectDead   = "fjord.async.dead"
 	consumerName  = "fjord-workers"
-	fetchWait     = 30 * time.Second
 	maxAckPending = 1 << 16
 )
 
@@ -48,11 +47,12 @@ type Queue struct {
 	dead  jetstream.Stream
 	cons  jetstream.Consumer
 
-	handler http.Handler
-	stop    context.CancelFunc // stops fetching
-	abort   context.CancelFunc // cancels running calls
-	hard    context.Context
-	wg      sync.WaitGroup
+	handler  http.Handler
+	inflight inflight
+	stop     context.CancelFunc // stops taking messages
+	abort    context.CancelFunc // cancels running calls
+	hard     context.Context
+	wg       sync.WaitGroup
 }
 
 // New checks the configuration and registers the metrics; it starts nothing.
@@ -149,16 +149,14 @@ func (q *Queue) setup(ctx context.Context) error {
 // gateway's root handler, as POST /function/….
 func (q *Queue) StartWorkers(h http.Handler) {
 	q.handler = h
-	var fetch context.Context
-	fetch, q.stop = context.WithCancel(context.Background())
+	var take context.Context
+	take, q.stop = context.WithCancel(context.Background())
 	q.hard, q.abort = context.WithCancel(context.Background())
-	for i := 0; i < q.cfg.Concurrency; i++ {
-		q.wg.Add(1)
-		go func() {
-			defer q.wg.Done()
-			q.work(fetch)
-		}()
-	}
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		q.consume(take)
+	}()
 }
 
 // Enqueue stores m durably: it returns once JetStream has acknowledged it.

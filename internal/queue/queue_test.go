@@ -120,11 +120,16 @@ var fastRetry = map[string]string{
 
 func startQueue(t *testing.T, dir string, fns Functions, h http.Handler) *Queue {
 	t.Helper()
+	return startQueueWith(t, dir, fns, h, 2)
+}
+
+func startQueueWith(t *testing.T, dir string, fns Functions, h http.Handler, workers int) *Queue {
+	t.Helper()
 	cfg := Default()
 	cfg.Dir = dir
 	cfg.Functions = fns
 	cfg.AckWait = 600 * time.Millisecond
-	cfg.Concurrency = 2
+	cfg.Concurrency = workers
 	cfg.Registry = prometheus.NewRegistry()
 	q, err := New(cfg)
 	if err != nil {

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,23 +23,65 @@ import (
 // enforces the function's timeout itself.
 const callMargin = 60 * time.Second
 
-// work fetches one message at a time until ctx ends.
-func (q *Queue) work(ctx context.Context) {
+// consume runs the workers until ctx ends. They share one pull subscription
+// that keeps at most prefetch messages waiting in this process, so a busy
+// worker holds nothing another could run. When the subscription ends for any
+// other reason (the consumer deleted, the connection closed), a new one
+// starts once the running calls are done.
+func (q *Queue) consume(ctx context.Context) {
 	for ctx.Err() == nil {
-		fctx, cancel := context.WithTimeout(ctx, fetchWait)
-		batch, err := q.cons.Fetch(1, jetstream.FetchContext(fctx))
+		it, err := q.cons.Messages(jetstream.PullMaxMessages(q.prefetch()))
 		if err != nil {
-			cancel()
+			q.log.Warn("subscribe to async calls failed", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		// Drain, not Stop: messages already here come out of Next and are
+		// handed back at once instead of waiting out the ack wait.
+		undo := context.AfterFunc(ctx, it.Drain)
+		var wg sync.WaitGroup
+		for range q.cfg.Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				q.work(ctx, it)
+			}()
+		}
+		wg.Wait()
+		undo()
+		it.Stop()
+		if ctx.Err() == nil {
+			q.log.Warn("async call subscription ended; subscribing again")
+			sleep(ctx, time.Second)
+		}
+	}
+}
+
+// prefetch is how many messages may wait in this process for a free worker.
+func (q *Queue) prefetch() int { return max(q.cfg.Concurrency, 2) }
+
+// work runs messages from it one after the other until it is closed; after
+// ctx ends, messages still coming out of it are handed back unrun.
+func (q *Queue) work(ctx context.Context, it jetstream.MessagesContext) {
+	w := &worker{q: q, keep: newKeeper(max(q.cfg.AckWait/3, 10*time.Millisecond))}
+	defer w.keep.stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return
+			}
 			if ctx.Err() == nil {
-				q.log.Warn("fetch async call failed", "err", err)
-				sleep(ctx, time.Second)
+				q.log.Warn("receive async call failed", "err", err)
+				sleep(ctx, 100*time.Millisecond)
 			}
 			continue
 		}
-		for msg := range batch.Messages() {
-			q.process(msg)
+		if ctx.Err() != nil {
+			_ = msg.Nak()
+			continue
 		}
-		cancel()
+		w.process(msg)
 	}
 }
 
@@ -48,6 +92,104 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// worker is one worker's reusable state.
+type worker struct {
+	q    *Queue
+	keep *keeper
+	rec  recorder
+}
+
+// keeper tells JetStream every so often that a message is being worked on,
+// so its deadline follows the call however long the function runs. One
+// timer per worker serves all its messages.
+type keeper struct {
+	mu    sync.Mutex
+	every time.Duration
+	t     *time.Timer
+	msg   jetstream.Msg // nil when idle
+}
+
+func newKeeper(every time.Duration) *keeper {
+	k := &keeper{every: every}
+	k.t = time.AfterFunc(time.Hour, k.tick)
+	k.t.Stop()
+	return k
+}
+
+func (k *keeper) tick() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.msg == nil {
+		return
+	}
+	_ = k.msg.InProgress()
+	k.t.Reset(k.every)
+}
+
+func (k *keeper) start(msg jetstream.Msg) {
+	k.mu.Lock()
+	k.msg = msg
+	k.t.Reset(k.every)
+	k.mu.Unlock()
+}
+
+// stop ends the renewals; none is sent after it returns, so a Nak's delay
+// that follows is not cut short.
+func (k *keeper) stop() {
+	k.mu.Lock()
+	k.msg = nil
+	k.t.Stop()
+	k.mu.Unlock()
+}
+
+// inflight keeps one process from running a call twice. A message that waited
+// in the prefetch longer than the ack wait (every worker busy with a long
+// call) is handed out again by JetStream; that copy is skipped while the
+// first delivery runs or when it was acknowledged recently. The first
+// delivery's renewals and ack apply to the copy too (JetStream keys them by
+// stream sequence).
+type inflight struct {
+	mu      sync.Mutex
+	running map[uint64]struct{}
+	done    map[uint64]struct{}
+	ring    [1024]uint64 // done, oldest evicted first
+	next    int
+	skipped int // copies skipped, for tests
+}
+
+// begin reports whether seq may run here, and marks it running.
+func (f *inflight) begin(seq uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.running == nil {
+		f.running, f.done = map[uint64]struct{}{}, map[uint64]struct{}{}
+	}
+	_, running := f.running[seq]
+	_, done := f.done[seq]
+	if running || done {
+		f.skipped++
+		return false
+	}
+	f.running[seq] = struct{}{}
+	return true
+}
+
+// end unmarks seq; acked remembers it as done.
+func (f *inflight) end(seq uint64, acked bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.running, seq)
+	if !acked {
+		return
+	}
+	if old := f.ring[f.next]; old != 0 {
+		delete(f.done, old)
+	}
+	f.ring[f.next] = seq
+	f.done[seq] = struct{}{}
+	f.next = (f.next + 1) % len(f.ring)
 }
 
 // result is the outcome of one call.
@@ -63,17 +205,31 @@ func (r result) failed() bool { return r.transport || r.status >= 400 }
 
 // process runs one delivery of a message: call, then retry (NakWithDelay) or
 // finish (dead letter, callback, ack).
-func (q *Queue) process(msg jetstream.Msg) {
+func (w *worker) process(msg jetstream.Msg) {
+	q := w.q
 	dequeued := time.Now()
+	meta, err := msg.Metadata()
+	if err != nil {
+		q.log.Error("dropping async call without metadata", "err", err)
+		_ = msg.TermWithReason("no metadata")
+		return
+	}
+	seq, attempt := meta.Sequence.Stream, int(meta.NumDelivered)
+	if !q.inflight.begin(seq) {
+		q.log.Debug("skipping a second delivery of a call running or done here", "seq", seq)
+		return
+	}
+	acked := false
+	defer func() { q.inflight.end(seq, acked) }()
+	w.keep.start(msg)
+	defer w.keep.stop()
+
 	var m Message
 	if err := json.Unmarshal(msg.Data(), &m); err != nil {
 		q.log.Error("dropping undecodable async call", "err", err)
+		w.keep.stop()
 		_ = msg.TermWithReason("undecodable")
 		return
-	}
-	attempt := 1
-	if meta, err := msg.Metadata(); err == nil {
-		attempt = int(meta.NumDelivered)
 	}
 	name, ns := api.SplitQualified(m.Function)
 	ref := runtime.Ref{Name: name, Namespace: ns}
@@ -81,84 +237,67 @@ func (q *Queue) process(msg jetstream.Msg) {
 	if err != nil && !errors.Is(err, api.ErrNotFound) {
 		q.log.Warn("read function settings", "function", ref.String(), "err", err)
 	}
-	policy := PolicyOf(settings.Annotations)
-	stopKeepAlive := q.keepAlive(msg)
-	defer stopKeepAlive()
 
-	res := q.call(q.hard, &m, settings.Timeout)
+	res := w.call(q.hard, &m, settings.Timeout)
 	if q.hard.Err() != nil {
 		// Shutting down: hand the message back; it is redelivered at once (or after a restart).
+		w.keep.stop()
 		_ = msg.Nak()
 		return
 	}
 	label := ref.String()
-	log := q.log.With("function", label, "call_id", m.CallID, "attempt", attempt, "status", res.status)
-	if res.failed() && (res.transport || policy.Retries(res.status)) && attempt < policy.Attempts {
-		wait := policy.Backoff(attempt)
-		if d, ok := retryAfter(res.status, res.header, time.Now()); ok {
-			wait = d
-		}
-		log.Info("async call failed, retrying", "wait", wait, "err", res.err)
-		q.metrics.retried(label)
-		stopKeepAlive()
-		if err := msg.NakWithDelay(wait); err != nil {
-			log.Warn("nak async call", "err", err)
-		}
-		return
-	}
 	outcome := "success"
 	if res.failed() {
+		policy := PolicyOf(settings.Annotations)
+		if (res.transport || policy.Retries(res.status)) && attempt < policy.Attempts {
+			wait := policy.Backoff(attempt)
+			if d, ok := retryAfter(res.status, res.header, time.Now()); ok {
+				wait = d
+			}
+			q.logCall(slog.LevelInfo, "async call failed, retrying", &m, label, attempt, res.status, "wait", wait, "err", res.err)
+			q.metrics.retried(label)
+			w.keep.stop()
+			if err := msg.NakWithDelay(wait); err != nil {
+				q.logCall(slog.LevelWarn, "nak async call", &m, label, attempt, res.status, "err", err)
+			}
+			return
+		}
 		outcome = "dead_letter"
 		if err := q.deadLetter(q.hard, &m, ref, res, attempt); err != nil {
-			log.Error("dead-letter async call failed, will retry", "err", err)
-			stopKeepAlive()
+			q.logCall(slog.LevelError, "dead-letter async call failed, will retry", &m, label, attempt, res.status, "err", err)
+			w.keep.stop()
 			_ = msg.NakWithDelay(policy.MinWait)
 			return
 		}
-		log.Warn("async call dead-lettered", "err", res.err)
+		q.logCall(slog.LevelWarn, "async call dead-lettered", &m, label, attempt, res.status, "err", res.err)
 	}
 	if m.CallbackURL != "" {
 		q.callback(q.hard, &m, res, dequeued)
 	}
-	stopKeepAlive()
+	w.keep.stop()
 	if err := msg.DoubleAck(q.hard); err != nil {
-		log.Warn("ack async call", "err", err)
+		q.logCall(slog.LevelWarn, "ack async call", &m, label, attempt, res.status, "err", err)
+	} else {
+		acked = true
 	}
 	q.metrics.completed(label, outcome)
-	log.Debug("async call done", "outcome", outcome)
+	if q.log.Enabled(q.hard, slog.LevelDebug) {
+		q.logCall(slog.LevelDebug, "async call done", &m, label, attempt, res.status, "outcome", outcome)
+	}
 }
 
-// keepAlive tells JetStream every AckWait/3 that the message is being worked
-// on, so the deadline follows the call however long the function runs.
-// The returned stop is idempotent and waits for the ticker goroutine.
-func (q *Queue) keepAlive(msg jetstream.Msg) func() {
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		t := time.NewTicker(max(q.cfg.AckWait/3, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				_ = msg.InProgress()
-			case <-done:
-				return
-			}
-		}
-	}()
-	var once bool
-	return func() {
-		if !once {
-			once = true
-			close(done)
-			<-stopped
-		}
+// logCall logs about one call with its function, id, attempt and status.
+func (q *Queue) logCall(level slog.Level, msg string, m *Message, label string, attempt, status int, args ...any) {
+	if !q.log.Enabled(q.hard, level) {
+		return
 	}
+	args = append(args, "function", label, "call_id", m.CallID, "attempt", attempt, "status", status)
+	q.log.Log(q.hard, level, msg, args...)
 }
 
 // call sends m through the gateway's handler as POST /function/NAME[path][?query].
-func (q *Queue) call(ctx context.Context, m *Message, timeout time.Duration) (res result) {
+func (w *worker) call(ctx context.Context, m *Message, timeout time.Duration) (res result) {
+	q := w.q
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
@@ -191,14 +330,15 @@ func (q *Queue) call(ctx context.Context, m *Message, timeout time.Duration) (re
 	req.RemoteAddr = "127.0.0.1:0"
 	req.RequestURI = target
 
-	w := newRecorder()
+	rec := &w.rec
+	rec.reset()
 	defer func() {
 		if p := recover(); p != nil {
 			res = result{status: http.StatusServiceUnavailable, transport: true, err: fmt.Sprint("call aborted: ", p)}
 		}
 	}()
-	q.handler.ServeHTTP(w, req)
-	return w.result()
+	q.handler.ServeHTTP(rec, req)
+	return rec.result()
 }
 
 // recorder is the in-memory ResponseWriter a worker's call writes to.
@@ -212,7 +352,18 @@ type recorder struct {
 // maxResponse caps the response body a worker keeps for the callback.
 const maxResponse = 32 << 20
 
-func newRecorder() *recorder { return &recorder{h: http.Header{}} }
+// keepBody is the most buffer a worker keeps between calls.
+const keepBody = 64 << 10
+
+// reset readies the recorder for the next call; the previous result's body
+// must no longer be in use.
+func (w *recorder) reset() {
+	w.h, w.code, w.wrote = http.Header{}, 0, false
+	if w.body.Cap() > keepBody {
+		w.body = bytes.Buffer{}
+	}
+	w.body.Reset()
+}
 
 func (w *recorder) Header() http.Header { return w.h }
 
