@@ -41,6 +41,9 @@ type Gateway struct {
 	// Logs are served by /system/logs for any known function.
 	Logs []api.LogMessage
 
+	deadLetters []DeadLetter
+	replayed    []string
+
 	registry http.Handler
 }
 

@@ -47,6 +47,8 @@ func (g *Gateway) system(w http.ResponseWriter, r *http.Request, body []byte) {
 	case p == "/system/info":
 		v := &api.VersionInfo{SHA: "abc1234", Release: "0.4.0"}
 		writeJSON(w, api.GatewayInfo{Provider: &api.ProviderInfo{Name: "fjord", Orchestration: "process", Version: v}, Version: v, Arch: "amd64"})
+	case strings.HasPrefix(p, "/system/async/dead-letters"):
+		g.deadLettersRoute(w, r)
 	case p == "/system/logs":
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		enc := json.NewEncoder(w)
