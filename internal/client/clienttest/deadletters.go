@@ -1,0 +1,73 @@
+package clienttest
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// DeadLetter is a dead-lettered async call the fake serves.
+type DeadLetter struct {
+	ID        string    `json:"id"`
+	Function  string    `json:"function"`
+	Namespace string    `json:"namespace"`
+	Status    int       `json:"status"`
+	Attempts  int       `json:"attempts"`
+	Error     string    `json:"error"`
+	Time      time.Time `json:"time"`
+	Message   any       `json:"message"`
+}
+
+// AddDeadLetter stores a dead letter; Namespace defaults to openfaas-fn.
+func (g *Gateway) AddDeadLetter(d DeadLetter) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if d.Namespace == "" {
+		d.Namespace = "openfaas-fn"
+	}
+	g.deadLetters = append(g.deadLetters, d)
+}
+
+// Replayed returns the ids replayed so far, in order.
+func (g *Gateway) Replayed() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.replayed...)
+}
+
+// deadLettersRoute serves /system/async/dead-letters[/{id}[/replay]]; g.mu is held.
+func (g *Gateway) deadLettersRoute(w http.ResponseWriter, r *http.Request) {
+	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/system/async/dead-letters"), "/")
+	if rest == "" {
+		if r.Method != http.MethodGet {
+			http.Error(w, "", http.StatusMethodNotAllowed)
+			return
+		}
+		out := []DeadLetter{}
+		for _, d := range g.deadLetters {
+			if ns := r.URL.Query().Get("namespace"); ns == "" || ns == d.Namespace {
+				out = append(out, d)
+			}
+		}
+		writeJSON(w, out)
+		return
+	}
+	id, action, _ := strings.Cut(rest, "/")
+	switch {
+	case r.Method == http.MethodPost && action == "replay", r.Method == http.MethodDelete && action == "":
+	default:
+		http.Error(w, "", http.StatusMethodNotAllowed)
+		return
+	}
+	for i, d := range g.deadLetters {
+		if d.ID == id {
+			g.deadLetters = append(g.deadLetters[:i], g.deadLetters[i+1:]...)
+			if action == "replay" {
+				g.replayed = append(g.replayed, id)
+			}
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+	}
+	http.Error(w, "dead letter "+id+" not found", http.StatusNotFound)
+}
