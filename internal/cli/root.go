@@ -56,6 +56,7 @@ Call it:                curl -d 'hi' http://127.0.0.1:8080/function/hello`,
 		newLoginCmd(),
 		newNamespaceCmd(),
 		newSecretCmd(),
+		newAsyncCmd(),
 		newVersionCmd(),
 	)
 	for _, c := range hiddenCmds() {
