@@ -27,7 +27,7 @@ func (c coldResult) quantile(q float64) time.Duration {
 
 // runCold deploys "cold-<lang>" at zero replicas from the warm function's image
 // and measures, n times, one request through the gateway from send to a 200,
-// scaling back to zero (and waiting until it is there) between the samples.
+// scaling back to zero (and waiting until the replica has stopped) between the samples.
 func runCold(ctx context.Context, d *daemon, lang string, n int) (coldResult, error) {
 	res := coldResult{template: lang}
 	src, err := d.status(ctx, "bench-"+lang)

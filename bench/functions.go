@@ -100,7 +100,9 @@ func (d *daemon) waitReplicas(ctx context.Context, name string, n uint64, timeou
 		if err != nil {
 			return err
 		}
-		if st.AvailableReplicas == n && (n > 0 || st.Replicas == 0) {
+		// At zero, also wait until the last replica has stopped (no stopping
+		// instance left), so a cold start never overlaps the previous shutdown.
+		if st.AvailableReplicas == n && (n > 0 || st.Replicas == 0 && len(st.Instances) == 0) {
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -123,7 +123,7 @@ func cpuSection(b *strings.Builder, r *results) {
 func coldSection(b *strings.Builder, r *results, o options) {
 	fmt.Fprintf(b, "\n## Cold start (scale from zero)\n\n")
 	fmt.Fprintf(b, "A function deployed with `com.openfaas.scale.min: \"0\"` (image of the warm one); each sample is one\n")
-	fmt.Fprintf(b, "`GET /function/NAME` on a new connection, from send to the end of the 200, then scale to 0 and wait. %d starts per template.\n\n", o.coldRuns)
+	fmt.Fprintf(b, "`GET /function/NAME` on a new connection, from send to the end of the 200, then scale to 0 and wait until the replica has stopped. %d starts per template.\n\n", o.coldRuns)
 	fmt.Fprintf(b, "| template | starts | failed | p50 | p99 | max | p99/p50 |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range r.cold {
 		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s | %.1f |\n", c.template, len(c.samples), c.failures,
