@@ -79,7 +79,12 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
 
-	oci, err := registry.New(registry.Config{Dir: filepath.Join(dir, "registry"), Logger: d.log, Authorize: d.authorize})
+	regCfg := registry.Config{Dir: filepath.Join(dir, "registry"), Logger: d.log}
+	if d.cfg.Auth {
+		// Pushes need the admin login; with --auth=false the registry is open like the API.
+		regCfg.Authorize = d.authorize
+	}
+	oci, err := registry.New(regCfg)
 	if err != nil {
 		return fmt.Errorf("start registry: %w", err)
 	}

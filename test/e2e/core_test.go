@@ -143,6 +143,31 @@ func TestNoSandbox(t *testing.T) {
 	}
 }
 
+// TestAuthOff: with --auth=false the API and the registry are open; the example
+// function (built and pushed by the daemon itself) deploys and answers.
+func TestAuthOff(t *testing.T) {
+	d := startDaemon(t, "--auth=false", "--example")
+	waitFor(t, "example function to answer", 60*time.Second, func() bool {
+		code, _, _ := invoke(t, "POST", d.url("/function/hello"), "x")
+		return code == 200
+	})
+	req, err := http.NewRequest("GET", d.url("/system/functions"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /system/functions without credentials and --auth=false: %d", resp.StatusCode)
+	}
+	if out := d.output(); !strings.Contains(out, "--auth=false") {
+		t.Fatalf("no warning about the open API in:\n%s", out)
+	}
+}
+
 // TestNonRootDaemon: run as an ordinary user, the daemon cannot sandbox or limit
 // functions; it starts anyway, warns, serves functions and says so in /system/info.
 func TestNonRootDaemon(t *testing.T) {
