@@ -210,8 +210,22 @@ func TestAsync(t *testing.T) {
 			t.Fatalf("dead letters: %d %s", code, body)
 		}
 		dlID := between(body, `"id":"`, `"`)
-		if code, _ := d.do("POST", "/system/async/dead-letters/"+dlID+"/replay", ""); code != 202 {
-			t.Fatalf("replay: %d", code)
+		// The CLI lists it as a table row and replays it.
+		out := d.mustCLI(t, t.TempDir(), "", "async", "list")
+		var row string
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 0 && f[0] == dlID {
+				row = strings.Join(f, " ")
+			}
+		}
+		if !strings.HasPrefix(row, dlID+" flaky.openfaas-fn 500 3 function answered 500 ") {
+			t.Fatalf("fjord async list, no row for %s:\n%s", dlID, out)
+		}
+		if out := d.mustCLI(t, t.TempDir(), "", "async", "list", "-n", "openfaas-fn", "--json"); !strings.Contains(out, id) {
+			t.Fatalf("fjord async list --json lacks the call id %s:\n%s", id, out)
+		}
+		if out := d.mustCLI(t, t.TempDir(), "", "async", "replay", dlID); !strings.Contains(out, "Dead letter "+dlID+" queued again.") {
+			t.Fatalf("fjord async replay: %s", out)
 		}
 		// Calls 4 and 5 fail, 6 succeeds: within the 3 attempts a replay gets.
 		waitFor(t, "the replayed call's callback", 90*time.Second, func() bool { return sink.count(id) == 2 })
