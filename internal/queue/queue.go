@@ -49,6 +49,7 @@ type Queue struct {
 
 	handler  http.Handler
 	inflight inflight
+	settings settingsCache
 	stop     context.CancelFunc // stops taking messages
 	abort    context.CancelFunc // cancels running calls
 	hard     context.Context

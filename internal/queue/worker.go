@@ -233,10 +233,7 @@ func (w *worker) process(msg jetstream.Msg) {
 	}
 	name, ns := api.SplitQualified(m.Function)
 	ref := runtime.Ref{Name: name, Namespace: ns}
-	settings, err := q.cfg.Functions.Settings(q.hard, ref)
-	if err != nil && !errors.Is(err, api.ErrNotFound) {
-		q.log.Warn("read function settings", "function", ref.String(), "err", err)
-	}
+	settings := q.settings.get(q.hard, q.cfg.Functions, ref, dequeued, q.log)
 
 	res := w.call(q.hard, &m, settings.Timeout)
 	if q.hard.Err() != nil {
@@ -402,4 +399,43 @@ func (w *recorder) result() result {
 		r.err = "function answered " + strconv.Itoa(code)
 	}
 	return r
+}
+
+// settingsTTL is how long a worker reuses a function's settings; a change of
+// its timeout or retry annotations applies to calls taken after that.
+const settingsTTL = time.Second
+
+// settingsCache spares the store a read per message in a burst of calls to
+// one function.
+type settingsCache struct {
+	mu sync.Mutex
+	m  map[runtime.Ref]cachedSettings
+}
+
+type cachedSettings struct {
+	s  FunctionSettings
+	at time.Time
+}
+
+func (c *settingsCache) get(ctx context.Context, fns Functions, ref runtime.Ref, now time.Time, log *slog.Logger) FunctionSettings {
+	c.mu.Lock()
+	e, ok := c.m[ref]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < settingsTTL {
+		return e.s
+	}
+	s, err := fns.Settings(ctx, ref)
+	if err != nil {
+		if !errors.Is(err, api.ErrNotFound) {
+			log.Warn("read function settings", "function", ref.String(), "err", err)
+		}
+		return s
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 1024 {
+		c.m = map[runtime.Ref]cachedSettings{}
+	}
+	c.m[ref] = cachedSettings{s, now}
+	c.mu.Unlock()
+	return s
 }
