@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/fjord-faas/fjord/internal/runtime"
@@ -161,4 +162,96 @@ func (g *v1Group) remove() error {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// spareCgroupPrefix starts the names of spare inits' cgroups. A replica id
+// never starts with a dot (see Sandbox.spec), so the two cannot clash.
+const spareCgroupPrefix = ".spare-"
+
+// spareDriver is a cgroup driver in which a spare init joins a cgroup of its
+// own while it waits, and a start turns that cgroup into the replica's. Only
+// the v1 driver is one: cgroup2 cannot rename a cgroup.
+type spareDriver interface {
+	// createSpare makes an empty cgroup without limits, named name.
+	createSpare(name string) (group, error)
+	// adopt applies a replica's limits to the spare cgroup g and renames it
+	// to id. On failure it returns the group under whichever name it has.
+	adopt(g group, id string, res runtime.Resources, pids int64) (group, error)
+}
+
+var _ spareDriver = (*v1Driver)(nil)
+
+func (d *v1Driver) createSpare(name string) (group, error) {
+	g := &v1Group{root: d.root, rel: "/" + d.prefix + "/" + name}
+	for _, c := range v1Controllers {
+		dir := g.dir(c)
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			_ = g.remove()
+			return nil, fmt.Errorf("create spare cgroup: %w", err)
+		}
+		// Co-mounted hierarchies (cpu,cpuacct) share the directory.
+		if err := os.Mkdir(dir, 0o755); err != nil && !(errors.Is(err, os.ErrExist) && c == "cpuacct") {
+			_ = g.remove()
+			return nil, fmt.Errorf("create spare cgroup: %w", err)
+		}
+	}
+	return g, nil
+}
+
+// adopt writes the limits create would set, then renames the directory in
+// every hierarchy: rename(2) keeps the tasks inside, so the spare init never
+// moves between cgroups on the start path.
+func (d *v1Driver) adopt(sg group, id string, res runtime.Resources, pids int64) (group, error) {
+	g := sg.(*v1Group)
+	type setting struct{ controller, file, value string }
+	var set []setting
+	if res.MemoryBytes > 0 {
+		v := strconv.FormatInt(res.MemoryBytes, 10)
+		set = append(set, setting{"memory", "memory.limit_in_bytes", v})
+		if exists(filepath.Join(g.dir("memory"), "memory.memsw.limit_in_bytes")) {
+			// memory+swap == memory: no swap, so the OOM killer acts
+			set = append(set, setting{"memory", "memory.memsw.limit_in_bytes", v})
+		}
+	}
+	if res.CPUMilli > 0 {
+		set = append(set, setting{"cpu", "cpu.cfs_period_us", strconv.Itoa(cgroupPeriod)},
+			setting{"cpu", "cpu.cfs_quota_us", strconv.FormatInt(res.CPUMilli*cgroupPeriod/1000, 10)})
+	}
+	if pids > 0 {
+		set = append(set, setting{"pids", "pids.max", strconv.FormatInt(pids, 10)})
+	}
+	for _, s := range set {
+		if err := writeCgroupFile(filepath.Join(g.dir(s.controller), s.file), s.value); err != nil {
+			return g, fmt.Errorf("set limits of cgroup %s: %w", g.rel, err)
+		}
+	}
+	to := &v1Group{root: d.root, rel: "/" + d.prefix + "/" + id}
+	var done []string
+	for _, c := range v1Controllers {
+		err := os.Rename(g.dir(c), to.dir(c))
+		if err != nil && errors.Is(err, os.ErrNotExist) && exists(to.dir(c)) {
+			continue // a hierarchy co-mounted with one renamed already
+		}
+		if err != nil {
+			for _, c := range done {
+				_ = os.Rename(to.dir(c), g.dir(c))
+			}
+			return g, fmt.Errorf("rename cgroup %s to %s: %w", g.rel, id, err)
+		}
+		done = append(done, c)
+	}
+	return to, nil
+}
+
+// writeCgroupFile writes value to an existing cgroup file.
+func writeCgroupFile(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -83,6 +83,7 @@ func newTestSandbox(t *testing.T, mutate func(*Config)) *Sandbox {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() {
+		_ = s.Close()
 		for _, c := range v1Controllers {
 			_ = os.Remove(filepath.Join(cfg.CgroupRoot, c, cfg.CgroupPrefix))
 		}

@@ -187,6 +187,13 @@ func readSpec(specFD, errFD int) (spec initSpec, newErrFD, gateFD int, err error
 			return initSpec{}, errFD, -1, err
 		}
 		mountsPrivate = true
+		// Join the spare's own cgroup now, off the start path: the daemon
+		// makes it the replica's (see spareDriver).
+		if v := os.Getenv(spareCgroupEnv); v != "" {
+			if err := joinCgroup(strings.Split(v, "\n")); err != nil {
+				return initSpec{}, errFD, -1, err
+			}
+		}
 		return receiveSpec(specFD, errFD)
 	}
 	f := os.NewFile(uintptr(specFD), "sandbox-spec")

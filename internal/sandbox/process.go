@@ -143,8 +143,11 @@ func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.Fi
 
 // startSpare hands the launch to a spare init. The spare gets the spec and
 // the files first and makes its mounts while the replica's cgroup is made
-// here. After the release that follows, its threads move themselves into the
-// cgroup before it pivots into its root (cgroup v1: see v1Group.threadFiles);
+// here: on cgroup v1, where the spare waits in a cgroup of its own, that
+// cgroup gets the replica's limits and name (see spareDriver), and nothing
+// moves. Without one, after the release that follows, its threads move
+// themselves into the cgroup before it pivots into its root (see
+// v1Group.threadFiles);
 // on cgroup2 it is moved in here before the release, with a cgroup.procs
 // write that can wait for an RCU grace period, and it runs the function only
 // after the release. errSpareGone means the spare could not take the launch
@@ -152,11 +155,11 @@ func (p *proc) handshake(ctx context.Context, spec *initSpec, specW, errR *os.Fi
 func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l process.Launch, ph *process.Phases) (*proc, error) {
 	defer sp.errR.Close()
 	defer sp.sock.Close()
-	p := &proc{cmd: sp.cmd, workDir: spec.WorkDir}
+	p := &proc{cmd: sp.cmd, workDir: spec.WorkDir, g: sp.g}
 	sp.renice()
 	spec.Nice = &sp.nice
 	spec.Gated = true
-	if s.cg != nil {
+	if s.cg != nil && sp.g == nil {
 		spec.CgroupTasks = s.cg.load(l.ReplicaID).threadFiles()
 	}
 	fail := func(err error) (*proc, error) {
@@ -176,7 +179,17 @@ func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l p
 		return fail(fmt.Errorf("%w: %w", errSpareGone, err))
 	}
 	ph.Mark("send")
-	if s.cg != nil {
+	if sp.g != nil {
+		// The spare is in its own cgroup already: give it the replica's
+		// limits and name. Should that fail (e.g. a memory limit below
+		// what the spare uses), the caller starts afresh.
+		g, err := s.cg.(spareDriver).adopt(sp.g, l.ReplicaID, l.Limits, s.cfg.PidsLimit)
+		p.g = g
+		if err != nil {
+			return fail(fmt.Errorf("%w: %w", errSpareGone, err))
+		}
+		ph.Mark("cgroup")
+	} else if s.cg != nil {
 		g, err := s.cg.create(l.ReplicaID, l.Limits, s.cfg.PidsLimit)
 		if err != nil {
 			return fail(err)

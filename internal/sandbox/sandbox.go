@@ -32,6 +32,7 @@ type Sandbox struct {
 	spares  chan *spare
 	spareMu sync.Mutex
 	making  *spare // the spare being started, nil when none
+	closed  bool   // Close was called: no more spares
 	starter spareStarter
 }
 

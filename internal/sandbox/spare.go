@@ -3,9 +3,12 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -26,13 +29,17 @@ const spareNice = 19
 // maxSpecSize bounds the spec message a spare init receives.
 const maxSpecSize = 1 << 20
 
-// spare is an init started ahead of time in its own namespaces, not yet in
-// a cgroup, blocked reading its spec (and the replica's files) from sock.
+// spare is an init started ahead of time in its own namespaces (and, on
+// cgroup v1, in a cgroup of its own), blocked reading its spec (and the
+// replica's files) from sock.
 type spare struct {
 	cmd  *exec.Cmd
 	sock *os.File // our end of a SOCK_SEQPACKET pair
 	errR *os.File
 	nice int // the daemon's nice value, to restore when taken
+	// g is the cgroup the spare joined while it waits (see spareDriver),
+	// which a start that takes it turns into the replica's; nil without one.
+	g group
 
 	// made is closed once the spare waits for its spec (it is then queued)
 	// or failed to get there.
@@ -92,7 +99,7 @@ func (s *Sandbox) refill() {
 		return
 	}
 	s.spareMu.Lock()
-	if s.making != nil || len(s.spares) == cap(s.spares) {
+	if s.closed || s.making != nil || len(s.spares) == cap(s.spares) {
 		s.spareMu.Unlock()
 		return
 	}
@@ -101,29 +108,72 @@ func (s *Sandbox) refill() {
 	s.spareMu.Unlock()
 	go func() {
 		defer close(sp.made)
-		err := sp.start(s.cfg.Self, &s.starter)
-		if err == nil {
-			if err = sp.waitIdle(); err != nil {
-				sp.kill()
+		var tasks []string
+		if sd, ok := s.cg.(spareDriver); ok {
+			g, err := sd.createSpare(spareCgroupPrefix + randomHex())
+			if err != nil {
+				s.log.Warn("create spare cgroup failed", "err", err)
+			} else {
+				sp.g, tasks = g, g.threadFiles()
 			}
+		}
+		err := sp.start(s.cfg.Self, &s.starter, tasks)
+		if err == nil {
+			err = sp.waitIdle()
+		}
+		if err != nil {
+			sp.kill()
 		}
 		s.spareMu.Lock()
 		s.making = nil
+		keep := err == nil && !s.closed
+		if keep {
+			select {
+			case s.spares <- sp:
+			default:
+				keep = false
+			}
+		}
 		s.spareMu.Unlock()
 		if err != nil {
 			s.log.Warn("start spare sandbox init failed", "err", err)
-			return
-		}
-		select {
-		case s.spares <- sp:
-		default:
+		} else if !keep {
 			sp.kill()
 		}
 	}()
 }
 
-// start starts an init that waits for its spec on a socket (fd 3).
-func (sp *spare) start(self []string, starter *spareStarter) error {
+// Close kills the spare inits and removes their cgroups; no spare is made
+// after it. Call it once no more replicas are started.
+func (s *Sandbox) Close() error {
+	s.spareMu.Lock()
+	s.closed = true
+	m := s.making
+	s.spareMu.Unlock()
+	if m != nil {
+		<-m.made
+	}
+	for {
+		select {
+		case sp := <-s.spares:
+			sp.kill()
+		default:
+			return nil
+		}
+	}
+}
+
+// randomHex names a spare's cgroup.
+func randomHex() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// start starts an init that waits for its spec on a socket (fd 3). With
+// tasks (see group.threadFiles), every thread of the init moves itself into
+// that cgroup before it says it waits.
+func (sp *spare) start(self []string, starter *spareStarter, tasks []string) error {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("make spare socket: %w", err)
@@ -139,6 +189,9 @@ func (sp *spare) start(self []string, starter *spareStarter) error {
 	args := append(append([]string(nil), self[1:]...), "3", "4")
 	cmd := initCommand(self[0], args)
 	cmd.ExtraFiles = []*os.File{theirs, errW}
+	if len(tasks) > 0 {
+		cmd.Env = []string{spareCgroupEnv + "=" + strings.Join(tasks, "\n")}
+	}
 	nice, err := starter.start(cmd)
 	if err != nil {
 		ours.Close()
@@ -172,7 +225,11 @@ func (sp *spare) waitIdle() error {
 	var b [1]byte
 	n, err := unix.Read(int(sp.sock.Fd()), b[:])
 	if err == nil && n != 1 {
+		// The init closed the socket: it exited, after writing why if it knew.
 		err = errors.New("spare init exited")
+		if msg, _ := io.ReadAll(io.LimitReader(sp.errR, 4096)); len(msg) > 0 {
+			err = fmt.Errorf("%w: %s", err, msg)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("wait for spare init: %w", err)
@@ -303,12 +360,22 @@ func (sp *spare) release() error {
 	return nil
 }
 
+// kill ends the spare and removes its cgroup (it may not have started).
 func (sp *spare) kill() {
-	sp.sock.Close()
-	sp.errR.Close()
-	_ = sp.cmd.Process.Kill()
-	_ = sp.cmd.Wait()
+	if sp.cmd != nil && sp.cmd.Process != nil {
+		sp.sock.Close()
+		sp.errR.Close()
+		_ = sp.cmd.Process.Kill()
+		_ = sp.cmd.Wait()
+	}
+	if sp.g != nil {
+		_ = removeGroup(sp.g)
+	}
 }
+
+// spareCgroupEnv carries, to a spare init, the tasks files of the cgroup it
+// joins while it waits, one per line.
+const spareCgroupEnv = "FJORD_SPARE_CGROUP"
 
 // receiveSpec is the spare init's side of send: it moves its own fds out of
 // the way, receives the spec and places the passed files at 1, 2, 3, ...

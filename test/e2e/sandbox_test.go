@@ -81,18 +81,33 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 
 // replicaCgroups lists the replica cgroups of a daemon (v1 memory hierarchy or v2).
 func replicaCgroups(d *daemon) []string {
+	replicas, _ := daemonCgroups(d)
+	return replicas
+}
+
+// spareCgroupPrefix starts the names of the cgroups spare inits wait in
+// (cgroup v1; internal/sandbox), which no replica's name can start with.
+const spareCgroupPrefix = ".spare-"
+
+// daemonCgroups lists every cgroup under a daemon's prefix (v1 memory
+// hierarchy or v2): those of replicas, and those of spare inits.
+func daemonCgroups(d *daemon) (replicas, spares []string) {
 	sum := sha256.Sum256([]byte(d.stateDir))
 	prefix := "fjord-" + hex.EncodeToString(sum[:4])
-	var out []string
 	for _, root := range []string{"/sys/fs/cgroup/memory", "/sys/fs/cgroup"} {
-		m, _ := filepath.Glob(filepath.Join(root, prefix, "*"))
-		for _, p := range m {
-			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-				out = append(out, p)
+		entries, _ := os.ReadDir(filepath.Join(root, prefix))
+		for _, e := range entries {
+			p := filepath.Join(root, prefix, e.Name())
+			switch {
+			case !e.IsDir():
+			case strings.HasPrefix(e.Name(), spareCgroupPrefix):
+				spares = append(spares, p)
+			default:
+				replicas = append(replicas, p)
 			}
 		}
 	}
-	return out
+	return replicas, spares
 }
 
 // TestSandbox checks isolation, secrets, memory and CPU limits and cleanup of the
@@ -227,16 +242,18 @@ func TestSandbox(t *testing.T) {
 	})
 
 	t.Run("cleanup", func(t *testing.T) {
-		before := replicaCgroups(d)
+		before, spares := daemonCgroups(d)
 		if len(before) < 4 {
 			t.Fatalf("expected a cgroup per replica, found %v", before)
 		}
+		before = append(before, spares...) // the stale sweep removes spares' too
 		d.restart(syscall.SIGKILL)
 		for _, fn := range []string{"probe-a", "probe-b", "hog", "spin"} {
 			waitAvailable(t, d, fn, 1)
 		}
 		waitFor(t, "stale cgroups of the killed daemon to go", 10*time.Second, func() bool {
-			now := strings.Join(replicaCgroups(d), " ")
+			replicas, spares := daemonCgroups(d)
+			now := strings.Join(append(replicas, spares...), " ")
 			for _, p := range before {
 				if strings.Contains(now, p) {
 					return false
@@ -248,10 +265,19 @@ func TestSandbox(t *testing.T) {
 			d.mustCLI(t, dir, "", "remove", fn)
 		}
 		waitFor(t, "replica cgroups removed", 20*time.Second, func() bool { return len(replicaCgroups(d)) == 0 })
+		// What is left is the cgroup of the one spare init the daemon keeps.
+		if _, spares := daemonCgroups(d); len(spares) > 1 {
+			t.Fatalf("%d spare cgroups left, want at most the one spare's: %v", len(spares), spares)
+		}
 		// Replica mounts live in the replicas' own mount namespaces: the host's
 		// mount table never mentions the state dir.
 		if mi, err := os.ReadFile("/proc/self/mountinfo"); err != nil || strings.Contains(string(mi), d.stateDir) {
 			t.Fatalf("host mount table mentions %s (err %v)", d.stateDir, err)
+		}
+		// A daemon that stops kills its spare and removes the spare's cgroup.
+		d.stop(syscall.SIGTERM)
+		if replicas, spares := daemonCgroups(d); len(replicas)+len(spares) > 0 {
+			t.Fatalf("cgroups left after the daemon stopped: %v %v", replicas, spares)
 		}
 	})
 }

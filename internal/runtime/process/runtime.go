@@ -91,7 +91,8 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	return rt.cleanupStale(ctx)
 }
 
-// Close stops every replica gracefully, in parallel.
+// Close stops every replica gracefully, in parallel, then closes the
+// sandbox when it has a Close method (the namespace sandbox's spare inits).
 func (rt *Runtime) Close(ctx context.Context) error {
 	rt.mu.Lock()
 	rt.closed = true
@@ -105,6 +106,11 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		wg.Go(func() { f.shutdown(ctx, false) })
 	}
 	wg.Wait()
+	if c, ok := rt.cfg.Sandbox.(interface{ Close() error }); ok {
+		if err := c.Close(); err != nil {
+			rt.log.Warn("close sandbox", "err", err)
+		}
+	}
 	return ctx.Err()
 }
 
