@@ -31,6 +31,7 @@ type asyncResult struct {
 	drain      time.Duration // first accept → last callback
 	endToEnd50 time.Duration // X-Start-Time → callback received
 	endToEnd99 time.Duration
+	rssAfter   int // daemon VmRSS kB once every callback arrived
 }
 
 // callbackSink counts the callbacks of async calls.
@@ -142,6 +143,7 @@ func runAsync(ctx context.Context, d *daemon, fn string, conns int, du time.Dura
 	if res.completed == 0 {
 		return res, errors.New("async: no callbacks")
 	}
+	res.rssAfter, _ = d.rssKB()
 	return res, nil
 }
 
@@ -164,4 +166,5 @@ func asyncSection(b *strings.Builder, r *results) {
 	p("| completed calls/s | %.0f (%d callbacks in %s, %d with status 200) |\n",
 		float64(a.completed)/a.drain.Seconds(), a.completed, a.drain.Round(time.Millisecond), a.ok)
 	p("| end to end p50 / p99 | %s / %s |\n", ms(a.endToEnd50), ms(a.endToEnd99))
+	p("| daemon VmRSS after the burst (soft memory limit 128 MiB) | %s |\n", mb(a.rssAfter))
 }

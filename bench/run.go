@@ -96,10 +96,6 @@ func measure(ctx context.Context, o options, log *slog.Logger, tmp string, res *
 		res.async.skipped = "not measured (-invoke-only)"
 		return nil
 	}
-	log.Info("async calls", "function", "bench-go")
-	if res.async, err = runAsync(ctx, d, "bench-go", 50, o.cell); err != nil {
-		return err
-	}
 	for _, lang := range o.langs {
 		log.Info("cold starts", "template", lang, "runs", o.coldRuns)
 		c, err := runCold(ctx, d, lang, o.coldRuns)
@@ -113,7 +109,13 @@ func measure(ctx context.Context, o options, log *slog.Logger, tmp string, res *
 		return err
 	}
 	log.Info("density", "functions", o.density)
-	res.density, err = runDensity(ctx, d, o.density, st.Image)
+	if res.density, err = runDensity(ctx, d, o.density, st.Image); err != nil {
+		return err
+	}
+	// Last: a burst of queued calls leaves the daemon's heap larger (up to its
+	// soft memory limit), which would blur the density cell's memory figures.
+	log.Info("async calls", "function", "bench-go")
+	res.async, err = runAsync(ctx, d, "bench-go", 50, o.cell)
 	return err
 }
 
