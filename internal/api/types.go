@@ -2,7 +2,10 @@
 // (see shared/openfaas-api.md) and their validation.
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // DefaultNamespace always exists and is used when a request names none.
 const DefaultNamespace = "openfaas-fn"
@@ -167,4 +170,25 @@ type LogMessage struct {
 	Instance  string    `json:"instance"`
 	Timestamp time.Time `json:"timestamp"`
 	Text      string    `json:"text"`
+}
+
+// DeadLetter is an async call that failed for good: out of attempts, or
+// answered with a status that is not retried. GET /system/async/dead-letters
+// lists them [fjord ext].
+type DeadLetter struct {
+	// ID names the entry for replay and remove.
+	ID string `json:"id"`
+	// Function and Namespace name the function called.
+	Function  string `json:"function"`
+	Namespace string `json:"namespace"`
+	// Status is the last status the call got (503: no replica answered).
+	Status int `json:"status"`
+	// Attempts is the number of calls made.
+	Attempts int `json:"attempts"`
+	// Error describes the last failure.
+	Error string `json:"error"`
+	// Time is when the call was dead-lettered.
+	Time time.Time `json:"time"`
+	// Message is the queued call as the queue stores it (the body in base64).
+	Message json.RawMessage `json:"message,omitempty"`
 }

@@ -2,31 +2,14 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
-	"time"
+
+	"github.com/fjord-faas/fjord/internal/api"
 )
 
-// DeadLetter is an async call that failed for good, as
-// GET /system/async/dead-letters lists it.
-type DeadLetter struct {
-	// ID names the entry for replay and remove.
-	ID string `json:"id"`
-	// Function and Namespace name the function called.
-	Function  string `json:"function"`
-	Namespace string `json:"namespace"`
-	// Status is the last status the call got (503: no replica answered).
-	Status int `json:"status"`
-	// Attempts is the number of calls made.
-	Attempts int `json:"attempts"`
-	// Error describes the last failure.
-	Error string `json:"error"`
-	// Time is when the call was dead-lettered.
-	Time time.Time `json:"time"`
-	// Message is the queued call as the server stores it (body in base64).
-	Message json.RawMessage `json:"message,omitempty"`
-}
+// DeadLetter is a dead-lettered async call as the gateway lists it.
+type DeadLetter = api.DeadLetter
 
 // ListDeadLetters returns the dead-lettered async calls, oldest first;
 // namespace "" lists every namespace.

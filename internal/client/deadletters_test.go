@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -14,7 +15,7 @@ func TestDeadLetters(t *testing.T) {
 	gw := clienttest.New(t)
 	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	gw.AddDeadLetter(clienttest.DeadLetter{ID: "7", Function: "resize", Status: 500, Attempts: 10, Error: "function answered 500", Time: when,
-		Message: map[string]any{"CallId": "c-7"}})
+		Message: json.RawMessage(`{"CallId":"c-7"}`)})
 	gw.AddDeadLetter(clienttest.DeadLetter{ID: "9", Function: "mail", Namespace: "team", Status: 503, Attempts: 3})
 	c := client.New(gw.URL, client.Options{})
 	ctx := context.Background()

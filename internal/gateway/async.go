@@ -26,7 +26,7 @@ type AsyncQueue interface {
 	// Enqueue returns once the call is stored durably.
 	Enqueue(ctx context.Context, m *queue.Message) error
 	// DeadLetters lists dead-lettered calls; namespace "" lists all.
-	DeadLetters(ctx context.Context, namespace string) ([]queue.DeadLetter, error)
+	DeadLetters(ctx context.Context, namespace string) ([]api.DeadLetter, error)
 	// Replay and DeleteDeadLetter wrap api.ErrNotFound for an unknown id.
 	Replay(ctx context.Context, id string) error
 	DeleteDeadLetter(ctx context.Context, id string) error

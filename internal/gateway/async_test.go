@@ -19,7 +19,7 @@ import (
 type fakeQueue struct {
 	mu   sync.Mutex
 	msgs []*queue.Message
-	dead []queue.DeadLetter
+	dead []api.DeadLetter
 	err  error
 }
 
@@ -33,8 +33,8 @@ func (f *fakeQueue) Enqueue(_ context.Context, m *queue.Message) error {
 	return nil
 }
 
-func (f *fakeQueue) DeadLetters(_ context.Context, ns string) ([]queue.DeadLetter, error) {
-	out := []queue.DeadLetter{}
+func (f *fakeQueue) DeadLetters(_ context.Context, ns string) ([]api.DeadLetter, error) {
+	out := []api.DeadLetter{}
 	for _, d := range f.dead {
 		if ns == "" || d.Namespace == ns {
 			out = append(out, d)
@@ -57,7 +57,10 @@ func (f *fakeQueue) Replay(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	m := f.dead[i].Message
+	var m queue.Message
+	if err := json.Unmarshal(f.dead[i].Message, &m); err != nil {
+		return err
+	}
 	f.dead = append(f.dead[:i], f.dead[i+1:]...)
 	return f.Enqueue(ctx, &m)
 }
@@ -72,8 +75,8 @@ func (f *fakeQueue) DeleteDeadLetter(_ context.Context, id string) error {
 }
 
 func newAsyncGateway(t *testing.T) (*testGateway, *fakeQueue) {
-	q := &fakeQueue{dead: []queue.DeadLetter{
-		{ID: "3", Function: "fn", Namespace: "openfaas-fn", Status: 500, Attempts: 10, Message: queue.Message{CallID: "c3", Function: "fn"}},
+	q := &fakeQueue{dead: []api.DeadLetter{
+		{ID: "3", Function: "fn", Namespace: "openfaas-fn", Status: 500, Attempts: 10, Message: json.RawMessage(`{"CallId":"c3","Function":"fn"}`)},
 		{ID: "7", Function: "x", Namespace: "team", Status: 400, Attempts: 1},
 	}}
 	g := newTestGateway(t, func(c *Config) {
@@ -175,7 +178,7 @@ func TestDeadLetterRoutes(t *testing.T) {
 		t.Fatalf("dead letters without credentials: %d", resp.StatusCode)
 	}
 	resp, body := g.call("GET", "/system/async/dead-letters", "", false)
-	var list []queue.DeadLetter
+	var list []api.DeadLetter
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal([]byte(body), &list) != nil || len(list) != 2 {
 		t.Fatalf("list: %d %s", resp.StatusCode, body)
 	}

@@ -16,9 +16,13 @@ import (
 
 // deadLetter stores a call that failed for good; it returns once stored.
 func (q *Queue) deadLetter(ctx context.Context, m *Message, ref runtime.Ref, res result, attempts int) error {
-	dl := DeadLetter{
+	msg, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode dead letter: %w", err)
+	}
+	dl := api.DeadLetter{
 		Function: ref.Name, Namespace: ref.Namespace, Status: res.status, Attempts: attempts,
-		Error: res.err, Time: time.Now().UTC(), Message: *m,
+		Error: res.err, Time: time.Now().UTC(), Message: msg,
 	}
 	data, err := json.Marshal(dl)
 	if err != nil {
@@ -32,8 +36,8 @@ func (q *Queue) deadLetter(ctx context.Context, m *Message, ref runtime.Ref, res
 }
 
 // DeadLetters lists the dead-lettered calls, oldest first; namespace "" lists all.
-func (q *Queue) DeadLetters(ctx context.Context, namespace string) ([]DeadLetter, error) {
-	out := []DeadLetter{}
+func (q *Queue) DeadLetters(ctx context.Context, namespace string) ([]api.DeadLetter, error) {
+	out := []api.DeadLetter{}
 	info, err := q.dead.Info(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read dead letters: %w", err)
@@ -83,8 +87,8 @@ func (q *Queue) DeadLetters(ctx context.Context, namespace string) ([]DeadLetter
 	}
 }
 
-func decodeDeadLetter(data []byte, seq uint64) (DeadLetter, error) {
-	var dl DeadLetter
+func decodeDeadLetter(data []byte, seq uint64) (api.DeadLetter, error) {
+	var dl api.DeadLetter
 	if err := json.Unmarshal(data, &dl); err != nil {
 		return dl, err
 	}
@@ -93,17 +97,17 @@ func decodeDeadLetter(data []byte, seq uint64) (DeadLetter, error) {
 }
 
 // DeadLetter returns one dead-lettered call; api.ErrNotFound when there is none.
-func (q *Queue) DeadLetter(ctx context.Context, id string) (DeadLetter, error) {
+func (q *Queue) DeadLetter(ctx context.Context, id string) (api.DeadLetter, error) {
 	seq, err := strconv.ParseUint(id, 10, 64)
 	if err != nil || seq == 0 {
-		return DeadLetter{}, fmt.Errorf("dead letter %q: %w", id, api.ErrNotFound)
+		return api.DeadLetter{}, fmt.Errorf("dead letter %q: %w", id, api.ErrNotFound)
 	}
 	raw, err := q.dead.GetMsg(ctx, seq)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return DeadLetter{}, fmt.Errorf("dead letter %s: %w", id, api.ErrNotFound)
+		return api.DeadLetter{}, fmt.Errorf("dead letter %s: %w", id, api.ErrNotFound)
 	}
 	if err != nil {
-		return DeadLetter{}, fmt.Errorf("read dead letter %s: %w", id, err)
+		return api.DeadLetter{}, fmt.Errorf("read dead letter %s: %w", id, err)
 	}
 	return decodeDeadLetter(raw.Data, seq)
 }
@@ -115,7 +119,11 @@ func (q *Queue) Replay(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := q.Enqueue(ctx, &dl.Message); err != nil {
+	var m Message
+	if err := json.Unmarshal(dl.Message, &m); err != nil {
+		return fmt.Errorf("decode dead letter %s: %w", id, err)
+	}
+	if err := q.Enqueue(ctx, &m); err != nil {
 		return err
 	}
 	return q.DeleteDeadLetter(ctx, id)

@@ -34,26 +34,6 @@ type Message struct {
 	CallbackURL string `json:"CallbackUrl,omitempty"`
 }
 
-// DeadLetter is a call that ran out of attempts or failed with a status that
-// is not retried.
-type DeadLetter struct {
-	// ID identifies the entry in the dead-letter API.
-	ID string `json:"id"`
-	// Function and Namespace name the function called.
-	Function  string `json:"function"`
-	Namespace string `json:"namespace"`
-	// Status is the last status (503 for a transport error).
-	Status int `json:"status"`
-	// Attempts is the number of calls made.
-	Attempts int `json:"attempts"`
-	// Error describes the last failure.
-	Error string `json:"error"`
-	// Time is when the call was dead-lettered.
-	Time time.Time `json:"time"`
-	// Message is the original call.
-	Message Message `json:"message"`
-}
-
 // FunctionSettings is what a worker needs to know about a function.
 type FunctionSettings struct {
 	// Timeout is the function's own timeout.

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -265,8 +266,12 @@ func TestDeadLetterAndReplay(t *testing.T) {
 		t.Fatalf("dead letters: %v %+v", err, dls)
 	}
 	dl := dls[0]
+	var stored Message
+	if err := json.Unmarshal(dl.Message, &stored); err != nil {
+		t.Fatalf("stored message: %v", err)
+	}
 	if dl.Function != "fn" || dl.Namespace != "team" || dl.Status != 502 || dl.Attempts != 3 || dl.Error == "" ||
-		dl.Message.CallID != m.CallID || string(dl.Message.Body) != "hello" || dl.Time.IsZero() {
+		stored.CallID != m.CallID || string(stored.Body) != "hello" || dl.Time.IsZero() {
 		t.Fatalf("dead letter: %+v", dl)
 	}
 	if other, err := q.DeadLetters(ctx, "openfaas-fn"); err != nil || len(other) != 0 {

@@ -3,20 +3,12 @@ package clienttest
 import (
 	"net/http"
 	"strings"
-	"time"
+
+	"github.com/fjord-faas/fjord/internal/api"
 )
 
 // DeadLetter is a dead-lettered async call the fake serves.
-type DeadLetter struct {
-	ID        string    `json:"id"`
-	Function  string    `json:"function"`
-	Namespace string    `json:"namespace"`
-	Status    int       `json:"status"`
-	Attempts  int       `json:"attempts"`
-	Error     string    `json:"error"`
-	Time      time.Time `json:"time"`
-	Message   any       `json:"message"`
-}
+type DeadLetter = api.DeadLetter
 
 // AddDeadLetter stores a dead letter; Namespace defaults to openfaas-fn.
 func (g *Gateway) AddDeadLetter(d DeadLetter) {
