@@ -301,26 +301,11 @@ func isEventStream(h http.Header) bool {
 	return len(v) > 0 && strings.HasPrefix(v[0], "text/event-stream")
 }
 
-// fastError answers a call whose replica gave no usable response: 504 with
-// X-Fjord-Timeout when a direct call ran out of time, else 502 (nothing is
-// logged when the caller went away).
+// fastError answers a call whose replica gave no usable response (see
+// replicaFailed); nothing is logged when the caller went away.
 func (r *Router) fastError(w http.ResponseWriter, req *http.Request, c *call, fc *fastCall, err error) {
-	h := w.Header()
-	h.Set(HeaderCallID, c.callID)
-	h.Set(HeaderStartTime, c.start)
-	h[HeaderServedBy] = r.servedBy
-	if isTimeout(err) && !fc.cancelled.Load() && c.ep.direct != "" {
-		c.code = http.StatusGatewayTimeout
-		h.Set(HeaderTimeout, "1")
-		h.Set(HeaderDuration, strconv.FormatFloat(time.Since(c.sent).Seconds(), 'f', 6, 64))
-		http.Error(w, "Function exceeded its timeout.", http.StatusGatewayTimeout)
-		return
-	}
-	c.code = http.StatusBadGateway
-	if !fc.cancelled.Load() && !errors.Is(err, errClientGone) {
-		r.log.Warn("replica call failed", "endpoint", c.ep.id, "addr", c.target, "err", err)
-	}
-	w.WriteHeader(http.StatusBadGateway)
+	gone := fc.cancelled.Load()
+	r.replicaFailed(w, c, isTimeout(err) && !gone, gone || errors.Is(err, errClientGone), err)
 }
 
 func isTimeout(err error) bool {

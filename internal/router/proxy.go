@@ -226,15 +226,23 @@ func (r *Router) gatewayHeaders(h http.Header, c *call, code int) {
 
 var textPlain = []string{"text/plain"}
 
-// proxyError answers 502 with an empty body when the replica fails or times
-// out, or 504 with X-Fjord-Timeout when a direct call exceeds its timeout.
+// proxyError answers the ReverseProxy path's failures (see replicaFailed).
 func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error) {
 	c := req.Context().Value(callKey{}).(*call)
+	r.replicaFailed(w, c, errors.Is(req.Context().Err(), context.DeadlineExceeded), errors.Is(err, context.Canceled), err)
+}
+
+// replicaFailed answers a call the replica gave no usable response to: 504
+// with X-Fjord-Timeout when a direct call ran out of its time (the router
+// enforces the function's timeout there), else 502 with an empty body (the
+// watchdog answers its own 504 on the other path). quiet skips the log line
+// (the caller went away).
+func (r *Router) replicaFailed(w http.ResponseWriter, c *call, timedOut, quiet bool, err error) {
 	h := w.Header()
 	h.Set(HeaderCallID, c.callID)
 	h.Set(HeaderStartTime, c.start)
 	h[HeaderServedBy] = r.servedBy
-	if c.ep.direct != "" && errors.Is(req.Context().Err(), context.DeadlineExceeded) {
+	if timedOut && c.ep.direct != "" {
 		c.code = http.StatusGatewayTimeout
 		h.Set(HeaderTimeout, "1")
 		h.Set(HeaderDuration, strconv.FormatFloat(time.Since(c.sent).Seconds(), 'f', 6, 64))
@@ -242,7 +250,7 @@ func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error)
 		return
 	}
 	c.code = http.StatusBadGateway
-	if !errors.Is(err, context.Canceled) {
+	if !quiet {
 		r.log.Warn("replica call failed", "endpoint", c.ep.id, "addr", c.target, "err", err)
 	}
 	w.WriteHeader(http.StatusBadGateway)
