@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // The front is the gateway's own HTTP/1.1 connection loop for function calls.
@@ -391,11 +393,11 @@ func parseHead(raw []byte, h *reqHead) error {
 	for n := 0; rest != ""; n++ {
 		line, rest, _ = strings.Cut(rest, "\r\n")
 		name, value, ok := strings.Cut(line, ":")
-		if !ok || !validFieldName(name) {
+		if !ok || !httpguts.ValidHeaderFieldName(name) {
 			return errHandOff
 		}
 		value = strings.Trim(value, " \t")
-		if !validFieldValue(value) {
+		if !httpguts.ValidHeaderFieldValue(value) {
 			return errHandOff
 		}
 		key := http.CanonicalHeaderKey(name)
@@ -456,33 +458,6 @@ func validTarget(t string) bool {
 
 func isHexDigit(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// validFieldName: a non-empty token (RFC 9110 5.6.2).
-func validFieldName(n string) bool {
-	if n == "" {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
-}
-
-// validFieldValue: no control bytes other than horizontal tab.
-func validFieldValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // request builds the call for a head; false hands off.
@@ -862,11 +837,11 @@ func (w *frontWriter) writeHead(known int64) error {
 		bw.WriteString("\r\n")
 	}
 	for k, vs := range h {
-		if !validFieldName(k) {
+		if !httpguts.ValidHeaderFieldName(k) {
 			continue
 		}
 		for _, v := range vs {
-			if !validFieldValue(v) {
+			if !httpguts.ValidHeaderFieldValue(v) {
 				continue
 			}
 			bw.WriteString(k)

@@ -9,6 +9,8 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // The fast path reads a replica's answer head itself when it is one it fully
@@ -113,7 +115,7 @@ func parseRespHead(s, method string, rh *respHead, fields *[maxRespFields]respFi
 		}
 		status = status*10 + int(c-'0')
 	}
-	if status < 200 || !plainValue(line[12:]) {
+	if status < 200 || !httpguts.ValidHeaderFieldValue(line[12:]) {
 		return 0, false // interim answers are read by http.ReadResponse
 	}
 	rh.status = status
@@ -124,11 +126,11 @@ func parseRespHead(s, method string, rh *respHead, fields *[maxRespFields]respFi
 	for rest != "" {
 		line, rest, _ = strings.Cut(rest, "\r\n")
 		name, value, found := strings.Cut(line, ":")
-		if !found || !tokenName(name) {
+		if !found || !httpguts.ValidHeaderFieldName(name) {
 			return 0, false // includes obs-fold continuation lines
 		}
 		value = strings.Trim(value, " \t")
-		if !plainValue(value) || n == maxRespFields {
+		if !httpguts.ValidHeaderFieldValue(value) || n == maxRespFields {
 			return 0, false
 		}
 		key := http.CanonicalHeaderKey(name)
@@ -272,40 +274,6 @@ func hopByHop(k string) bool {
 		return true
 	}
 	return false
-}
-
-// tokenName: a non-empty field name of token characters (RFC 9110 5.6.2).
-func tokenName(n string) bool {
-	if n == "" {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		if !isTokenChar(n[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTokenChar(c byte) bool {
-	if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
-		return true
-	}
-	switch c {
-	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
-		return true
-	}
-	return false
-}
-
-// plainValue: no control bytes other than horizontal tab.
-func plainValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // chunkedBody reads a chunked body from the replica and then its trailer
