@@ -323,8 +323,15 @@ type reqHead struct {
 func (fc *frontConn) readHead() (*reqHead, error) {
 	br := fc.br
 	n := 0
+	begun := false
 	for {
 		buf, err := br.Peek(br.Buffered())
+		if len(buf) > 0 && !begun {
+			// A head has begun: it must be complete within the header timeout
+			// (until then the connection was idle, under the idle timeout).
+			begun = true
+			_ = fc.nc.SetReadDeadline(time.Now().Add(fc.f.s.cfg.HeaderTimeout))
+		}
 		if i := indexHeadEnd(buf, n); i >= 0 {
 			if err := parseHead(buf[:i], &fc.head); err != nil {
 				return nil, err
@@ -335,19 +342,21 @@ func (fc *frontConn) readHead() (*reqHead, error) {
 			return nil, errHandOff // head too big for the front
 		}
 		n = max(len(buf)-3, 0)
+		if err == nil {
+			_, err = br.Peek(len(buf) + 1)
+		}
 		if err != nil {
-			if len(buf) > 0 {
+			if len(buf) > 0 && !isTimeout(err) {
 				return nil, errHandOff // let net/http answer the partial request
 			}
-			return nil, err
-		}
-		if _, err := br.Peek(len(buf) + 1); err != nil {
-			if len(buf) > 0 {
-				return nil, errHandOff
-			}
-			return nil, err
+			return nil, err // closed, or a head not finished in time: close
 		}
 	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // indexHeadEnd returns the length of the head including its final CRLF CRLF,

@@ -395,3 +395,23 @@ func TestCallCtx(t *testing.T) {
 }
 
 type ctxKey struct{}
+
+func TestFrontHeadTimeout(t *testing.T) {
+	g := newTestGateway(t, func(c *Config) { c.HeaderTimeout = 200 * time.Millisecond })
+	rc := g.dial(t)
+	rc.send("GET /function/fn HTTP/1.1\r\nHost: x\r\n") // never finished
+	start := time.Now()
+	if _, err := rc.br.ReadByte(); err != io.EOF {
+		t.Fatalf("a head never finished: %v, want the connection closed", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("closed after %s, want about the 200 ms header timeout", waited)
+	}
+	// An idle connection (no head begun) is not cut by the header timeout.
+	idle := g.dial(t)
+	time.Sleep(400 * time.Millisecond)
+	idle.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, _ := idle.read("GET"); resp.StatusCode != 200 {
+		t.Fatalf("idle connection then a call: %d", resp.StatusCode)
+	}
+}

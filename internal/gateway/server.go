@@ -59,6 +59,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// Logger receives request failures; nil discards them.
 	Logger *slog.Logger
+	// HeaderTimeout bounds reading a request head once it has begun (0: 30 s).
+	HeaderTimeout time.Duration
 	// NoFront serves every request with net/http; by default the gateway's
 	// own connection loop serves plain function calls (see front.go).
 	NoFront bool
@@ -107,6 +109,9 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.HeaderTimeout == 0 {
+		cfg.HeaderTimeout = 30 * time.Second
+	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = Default().MaxBodyBytes
 	}
@@ -122,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 	s.handler = s.routes()
 	s.srv = &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		// No read/write timeouts: calls and log streams last as long as the
 		// function's own timeout, which the router enforces.
