@@ -243,6 +243,23 @@ func (d *v1Driver) adopt(sg group, id string, res runtime.Resources, pids int64)
 	return to, nil
 }
 
+// unlimitedCPUTasks is where a replica without a CPU limit moves its threads
+// in the cpu hierarchy: the root cgroup's tasks file, so that the scheduler
+// does not schedule it as a group of its own. CFS group scheduling costs a
+// function about a fifth of its throughput under concurrent calls (wrk -c50
+// through the gateway, the handler's threads moved between its cpu cgroup and
+// the root three times: 23.4-24.8k vs 26.9-29.7k calls/s, handler CPU 30-32 vs
+// 20-23 µs per call). Usage stays per replica in cpuacct. nil when cpu and
+// cpuacct are mounted together: leaving one would leave both.
+func (d *v1Driver) unlimitedCPUTasks() []string {
+	cpu, err1 := filepath.EvalSymlinks(filepath.Join(d.root, "cpu"))
+	acct, err2 := filepath.EvalSymlinks(filepath.Join(d.root, "cpuacct"))
+	if err1 != nil || err2 != nil || cpu == acct {
+		return nil
+	}
+	return []string{filepath.Join(cpu, "tasks")}
+}
+
 // writeCgroupFile writes value to an existing cgroup file.
 func writeCgroupFile(path, value string) error {
 	f, err := os.OpenFile(path, os.O_WRONLY, 0)

@@ -162,6 +162,11 @@ func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l p
 	if s.cg != nil && sp.g == nil {
 		spec.CgroupTasks = s.cg.load(l.ReplicaID).threadFiles()
 	}
+	if d, ok := s.cg.(interface{ unlimitedCPUTasks() []string }); ok && sp.g != nil && l.Limits.CPUMilli == 0 {
+		// No CPU limit: once released, the init leaves the spare's cpu cgroup
+		// for the root one (see v1Driver.unlimitedCPUTasks).
+		spec.CgroupTasks = d.unlimitedCPUTasks()
+	}
 	fail := func(err error) (*proc, error) {
 		_ = p.cmd.Process.Kill()
 		_, _ = p.Wait()
