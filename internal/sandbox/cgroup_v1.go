@@ -50,13 +50,27 @@ func (d *v1Driver) create(id string, res runtime.Resources, pids int64) (group, 
 		spec.Pids = &specs.LinuxPids{Limit: &limit}
 	}
 	path := "/" + d.prefix + "/" + id
-	cg, err := cgroup1.New(cgroup1.StaticPath(path), spec, cgroup1.WithHierarchy(d.hierarchy))
+	noCPU := res.CPUMilli == 0 && d.separateCPU() // see separateCPU
+	hierarchy := d.hierarchy
+	if noCPU {
+		hierarchy = func() ([]cgroup1.Subsystem, error) {
+			all, err := d.hierarchy()
+			var subs []cgroup1.Subsystem
+			for _, sub := range all {
+				if sub.Name() != cgroup1.Cpu {
+					subs = append(subs, sub)
+				}
+			}
+			return subs, err
+		}
+	}
+	cg, err := cgroup1.New(cgroup1.StaticPath(path), spec, cgroup1.WithHierarchy(hierarchy))
 	if err != nil {
 		g := d.load(id)
 		_ = g.remove() // undo the directories made before the failure
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
-	return &v1Group{root: d.root, rel: path, cg: cg}, nil
+	return &v1Group{root: d.root, rel: path, cg: cg, noCPU: noCPU}, nil
 }
 
 func (d *v1Driver) load(id string) group {
@@ -85,6 +99,23 @@ func (d *v1Driver) list() ([]string, error) {
 type v1Group struct {
 	root, rel string
 	cg        cgroup1.Cgroup // nil when loaded for cleanup
+	// noCPU: the group has no directory in the cpu hierarchy (a spare's, or
+	// a replica's without a CPU limit; see v1Driver.separateCPU).
+	noCPU bool
+}
+
+// controllers are the hierarchies the group has a directory in.
+func (g *v1Group) controllers() []string {
+	if !g.noCPU {
+		return v1Controllers[:]
+	}
+	cs := make([]string, 0, len(v1Controllers)-1)
+	for _, c := range v1Controllers {
+		if c != "cpu" {
+			cs = append(cs, c)
+		}
+	}
+	return cs
 }
 
 func (g *v1Group) dir(controller string) string {
@@ -104,7 +135,7 @@ func (g *v1Group) add(pid int) error {
 // grace period, 10-16 ms on this host after a pause.
 func (g *v1Group) threadFiles() []string {
 	files := make([]string, 0, len(v1Controllers))
-	for _, c := range v1Controllers {
+	for _, c := range g.controllers() {
 		files = append(files, filepath.Join(g.dir(c), "tasks"))
 	}
 	return files
@@ -182,8 +213,10 @@ type spareDriver interface {
 var _ spareDriver = (*v1Driver)(nil)
 
 func (d *v1Driver) createSpare(name string) (group, error) {
-	g := &v1Group{root: d.root, rel: "/" + d.prefix + "/" + name}
-	for _, c := range v1Controllers {
+	// A spare waits in the root cpu cgroup: a replica without a CPU limit
+	// stays there, one with a limit joins its own at start (see adopt).
+	g := &v1Group{root: d.root, rel: "/" + d.prefix + "/" + name, noCPU: d.separateCPU()}
+	for _, c := range g.controllers() {
 		dir := g.dir(c)
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			_ = g.remove()
@@ -213,7 +246,7 @@ func (d *v1Driver) adopt(sg group, id string, res runtime.Resources, pids int64)
 			set = append(set, setting{"memory", "memory.memsw.limit_in_bytes", v})
 		}
 	}
-	if res.CPUMilli > 0 {
+	if res.CPUMilli > 0 && !g.noCPU {
 		set = append(set, setting{"cpu", "cpu.cfs_period_us", strconv.Itoa(cgroupPeriod)},
 			setting{"cpu", "cpu.cfs_quota_us", strconv.FormatInt(res.CPUMilli*cgroupPeriod/1000, 10)})
 	}
@@ -225,9 +258,9 @@ func (d *v1Driver) adopt(sg group, id string, res runtime.Resources, pids int64)
 			return g, fmt.Errorf("set limits of cgroup %s: %w", g.rel, err)
 		}
 	}
-	to := &v1Group{root: d.root, rel: "/" + d.prefix + "/" + id}
+	to := &v1Group{root: d.root, rel: "/" + d.prefix + "/" + id, noCPU: g.noCPU}
 	var done []string
-	for _, c := range v1Controllers {
+	for _, c := range g.controllers() {
 		err := os.Rename(g.dir(c), to.dir(c))
 		if err != nil && errors.Is(err, os.ErrNotExist) && exists(to.dir(c)) {
 			continue // a hierarchy co-mounted with one renamed already
@@ -240,24 +273,44 @@ func (d *v1Driver) adopt(sg group, id string, res runtime.Resources, pids int64)
 		}
 		done = append(done, c)
 	}
+	if g.noCPU && res.CPUMilli > 0 {
+		// The replica's own cpu cgroup with its quota; the init joins it
+		// itself once released (startSpare sets CgroupTasks to cpuTasks).
+		dir := to.dir("cpu")
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return to, fmt.Errorf("create cpu cgroup %s: %w", to.rel, err)
+		}
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return to, fmt.Errorf("create cpu cgroup %s: %w", to.rel, err)
+		}
+		to.noCPU = false
+		for _, kv := range [][2]string{{"cpu.cfs_period_us", strconv.Itoa(cgroupPeriod)},
+			{"cpu.cfs_quota_us", strconv.FormatInt(res.CPUMilli*cgroupPeriod/1000, 10)}} {
+			if err := writeCgroupFile(filepath.Join(dir, kv[0]), kv[1]); err != nil {
+				return to, fmt.Errorf("set limits of cgroup %s: %w", to.rel, err)
+			}
+		}
+	}
 	return to, nil
 }
 
-// unlimitedCPUTasks is where a replica without a CPU limit moves its threads
-// in the cpu hierarchy: the root cgroup's tasks file, so that the scheduler
-// does not schedule it as a group of its own. CFS group scheduling costs a
-// function about a fifth of its throughput under concurrent calls (wrk -c50
-// through the gateway, the handler's threads moved between its cpu cgroup and
-// the root three times: 23.4-24.8k vs 26.9-29.7k calls/s, handler CPU 30-32 vs
-// 20-23 µs per call). Usage stays per replica in cpuacct. nil when cpu and
-// cpuacct are mounted together: leaving one would leave both.
-func (d *v1Driver) unlimitedCPUTasks() []string {
+// cpuTasks is the tasks file of replica id's own cpu cgroup.
+func (d *v1Driver) cpuTasks(id string) string {
+	return filepath.Join(d.root, "cpu", d.prefix, id, "tasks")
+}
+
+// separateCPU reports whether the cpu hierarchy is mounted apart from
+// cpuacct, so that a replica can stay in the root cpu cgroup and still have
+// its usage counted per replica in cpuacct. A replica without a CPU limit then
+// is not scheduled as a group of its own: CFS group scheduling cost a function
+// about half its efficiency under concurrent calls (wrk -c50 through the
+// gateway, the handler's threads moved by hand between its cpu cgroup and the
+// root three times: 23.4-24.8k vs 26.9-29.7k calls/s, handler CPU 30-32 vs
+// 20-23 µs per call).
+func (d *v1Driver) separateCPU() bool {
 	cpu, err1 := filepath.EvalSymlinks(filepath.Join(d.root, "cpu"))
 	acct, err2 := filepath.EvalSymlinks(filepath.Join(d.root, "cpuacct"))
-	if err1 != nil || err2 != nil || cpu == acct {
-		return nil
-	}
-	return []string{filepath.Join(cpu, "tasks")}
+	return err1 == nil && err2 == nil && cpu != acct
 }
 
 // writeCgroupFile writes value to an existing cgroup file.

@@ -162,10 +162,10 @@ func (s *Sandbox) startSpare(ctx context.Context, sp *spare, spec *initSpec, l p
 	if s.cg != nil && sp.g == nil {
 		spec.CgroupTasks = s.cg.load(l.ReplicaID).threadFiles()
 	}
-	if d, ok := s.cg.(interface{ unlimitedCPUTasks() []string }); ok && sp.g != nil && l.Limits.CPUMilli == 0 {
-		// No CPU limit: once released, the init leaves the spare's cpu cgroup
-		// for the root one (see v1Driver.unlimitedCPUTasks).
-		spec.CgroupTasks = d.unlimitedCPUTasks()
+	if g, ok := sp.g.(*v1Group); ok && g.noCPU && l.Limits.CPUMilli > 0 {
+		// The spare waited in the root cpu cgroup; a CPU limit needs the
+		// replica's own, which the init joins once released (see adopt).
+		spec.CgroupTasks = []string{s.cg.(*v1Driver).cpuTasks(l.ReplicaID)}
 	}
 	fail := func(err error) (*proc, error) {
 		_ = p.cmd.Process.Kill()
