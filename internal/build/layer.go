@@ -43,15 +43,6 @@ func (t *tree) addFile(p string, data []byte, exec bool) {
 	t.entries[p] = entry{data: data, exec: exec}
 }
 
-// removePrefix deletes p and everything under it.
-func (t *tree) removePrefix(p string) {
-	for k := range t.entries {
-		if k == p || strings.HasPrefix(k, p+"/") {
-			delete(t.entries, k)
-		}
-	}
-}
-
 // addFS copies src under prefix; skip is called with slash paths relative to
 // src and returns true for entries (and their subtrees) to leave out.
 func (t *tree) addFS(src fs.FS, prefix string, skip func(string) bool) error {
