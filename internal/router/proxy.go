@@ -14,6 +14,7 @@ import (
 
 	"github.com/fjord-faas/fjord/internal/api"
 	"github.com/fjord-faas/fjord/internal/runtime"
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 // Header names the invoke path reads or writes.
@@ -36,7 +37,7 @@ type callKey struct{}
 // call is the per-request state the proxy callbacks share; pooled.
 type call struct {
 	ep            *endpoint
-	target        string    // host:port the call goes to: ep.direct or ep.addr
+	target        string    // address the call goes to: ep.direct or ep.addr (see internal/sockaddr)
 	sent          time.Time // when the call was handed to the proxy (direct path)
 	path, rawPath string
 	callID, start string
@@ -169,7 +170,7 @@ func (r *Router) rewrite(pr *httputil.ProxyRequest) {
 	c := pr.In.Context().Value(callKey{}).(*call)
 	out := pr.Out
 	out.URL.Scheme = "http"
-	out.URL.Host = c.target
+	out.URL.Host = sockaddr.URLHost(c.target)
 	out.URL.Path = c.path
 	out.URL.RawPath = c.rawPath
 	h := out.Header

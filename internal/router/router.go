@@ -19,6 +19,7 @@ import (
 
 	"github.com/fjord-faas/fjord/internal/metrics"
 	"github.com/fjord-faas/fjord/internal/runtime"
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 	"github.com/fjord-faas/fjord/internal/version"
 )
 
@@ -140,10 +141,11 @@ func New(cfg Config) *Router {
 
 func newTransport(idlePerHost int) *http.Transport {
 	return &http.Transport{
-		DialContext: (&net.Dialer{
+		// Requests carry sockaddr.URLHost(target): this dials TCP or the Unix socket.
+		DialContext: (&sockaddr.Dialer{Dialer: net.Dialer{
 			Timeout:   5 * time.Second,
 			KeepAlive: 30 * time.Second,
-		}).DialContext,
+		}}).DialContext,
 		MaxIdleConnsPerHost:   idlePerHost,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,

@@ -6,13 +6,15 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 // upConn is one keep-alive HTTP/1.1 connection to a replica, used by one call
 // at a time on the fast path.
 type upConn struct {
 	nc        net.Conn
-	raw       syscall.RawConn // nil when nc is not a *net.TCPConn
+	raw       syscall.RawConn // nil when nc has no file descriptor
 	br        *bufio.Reader
 	idleSince time.Time
 	peekBuf   [1]byte
@@ -56,7 +58,7 @@ const idleTimeout = 90 * time.Second
 // pool. A connection reused sooner skips the check (one syscall per call).
 var checkAfter = time.Second
 
-// dialTimeout bounds the TCP connect to a replica on loopback.
+// dialTimeout bounds the connect to a replica (loopback TCP or a Unix socket).
 const dialTimeout = 5 * time.Second
 
 // get returns an idle connection that is still open (reused true), or dials
@@ -79,7 +81,8 @@ func (p *connPool) get(addr string) (c *upConn, reused bool, err error) {
 		}
 		c.nc.Close()
 	}
-	nc, err := net.DialTimeout("tcp", addr, dialTimeout)
+	network, address := sockaddr.Split(addr)
+	nc, err := net.DialTimeout(network, address, dialTimeout)
 	if err != nil {
 		return nil, false, err
 	}
@@ -87,7 +90,9 @@ func (p *connPool) get(addr string) (c *upConn, reused bool, err error) {
 	c.peekFn = c.peek
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
-		if raw, err := tc.SyscallConn(); err == nil {
+	}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
 			c.raw = raw
 		}
 	}

@@ -82,7 +82,7 @@ const (
 // Replica is the status of one replica.
 type Replica struct {
 	ID       string
-	Address  string // host:port of the replica's watchdog
+	Address  string // the replica's watchdog: host:port, or unix:@name (see internal/sockaddr)
 	State    ReplicaState
 	Restarts int
 	// Message is the last problem seen, e.g. "OOM killed" or "exited with code 1".
@@ -114,8 +114,8 @@ func (s Status) Available() int {
 // Endpoint is one ready replica the router may send calls to.
 type Endpoint struct {
 	ID      string
-	Address string // host:port of the watchdog
-	// Direct is the host:port of the function's own HTTP server when calls may
+	Address string // the watchdog: host:port, or unix:@name (see internal/sockaddr)
+	// Direct is the address (same forms) of the function's own HTTP server when calls may
 	// bypass the watchdog; empty otherwise. The watchdog at Address still
 	// supervises the replica (health, lock, restarts, process lifetime).
 	Direct string

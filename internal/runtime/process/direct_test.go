@@ -23,6 +23,10 @@ func TestParseReady(t *testing.T) {
 		{in: "upstream=127.0.0.1:0\n", want: readyMsg{ok: true}},
 		{in: "upstream=127.0.0.1\n", want: readyMsg{ok: true}},
 		{in: "something else\n", want: readyMsg{ok: true}},
+		{in: "upstream=unix:@fjord-fn-0123abcd\n", want: readyMsg{ok: true, upstream: "unix:@fjord-fn-0123abcd"}},
+		{in: "upstream=unix:/tmp/fn.sock\n", want: readyMsg{ok: true}},
+		{in: "upstream=unix:@\n", want: readyMsg{ok: true}},
+		{in: "upstream=unix:@a/b\n", want: readyMsg{ok: true}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSpace(tt.in), func(t *testing.T) {

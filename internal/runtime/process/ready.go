@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime"
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 const (
@@ -79,7 +80,7 @@ func (r *replica) waitReady(ctx context.Context, readyR *os.File, addr string) (
 // readyMsg is what a watchdog wrote on its ready pipe.
 type readyMsg struct {
 	ok       bool   // it wrote something: it is ready
-	upstream string // host:port of the function's own server, if reported
+	upstream string // host:port or unix:@name of the function's own server, if reported
 }
 
 // readReady reads the ready message: "\n", or "upstream=HOST:PORT\n" from a
@@ -97,8 +98,9 @@ func readReady(rd io.Reader) readyMsg {
 	return parseReady(buf)
 }
 
-// parseReady interprets a ready message; anything but a valid loopback
-// "upstream=" line still means ready, without a direct address.
+// parseReady interprets a ready message; anything but a valid "upstream="
+// line (a loopback host:port, or an abstract Unix socket) still means ready,
+// without a direct address.
 func parseReady(b []byte) readyMsg {
 	if len(b) == 0 {
 		return readyMsg{}
@@ -107,6 +109,9 @@ func parseReady(b []byte) readyMsg {
 	v, found := bytes.CutPrefix(line, []byte("upstream="))
 	if !found {
 		return readyMsg{ok: true}
+	}
+	if sockaddr.ValidAbstract(string(v)) {
+		return readyMsg{ok: true, upstream: string(v)}
 	}
 	host, port, err := net.SplitHostPort(string(v))
 	ip := net.ParseIP(host)
@@ -170,7 +175,7 @@ func (r *replica) poll(ctx context.Context, addr, path string) bool {
 }
 
 func (r *replica) probe(ctx context.Context, addr, path string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+sockaddr.URLHost(addr)+path, nil)
 	if err != nil {
 		return false
 	}

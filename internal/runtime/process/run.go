@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fjord-faas/fjord/internal/sockaddr"
+
 	"github.com/fjord-faas/fjord/internal/runtime"
 )
 
@@ -137,23 +139,34 @@ func (rt *Runtime) prepareLaunch(r *replica, launchID string) (l Launch, addr st
 	return l, addr, readyR, logR, nil
 }
 
-// listen opens the replica's socket on a free loopback port. For a watchdog
-// that cannot inherit it, the port is only reserved and closed again.
+// listen opens the replica's socket. A fjord watchdog inherits an abstract
+// Unix socket: the daemon's calls to it and its health checks cost less than
+// over loopback TCP (see internal/sockaddr). A watchdog that cannot inherit
+// a socket gets a free loopback port, only reserved here and closed again.
 func listen(inherit bool) (*os.File, string, int, error) {
+	if inherit {
+		addr, err := sockaddr.NewAbstract("fjord-replica")
+		if err != nil {
+			return nil, "", 0, err
+		}
+		ln, err := sockaddr.Listen(addr)
+		if err != nil {
+			return nil, "", 0, fmt.Errorf("listen for replica: %w", err)
+		}
+		defer ln.Close()
+		f, err := ln.(*net.UnixListener).File()
+		if err != nil {
+			return nil, "", 0, fmt.Errorf("get replica socket: %w", err)
+		}
+		return f, addr, 0, nil
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", 0, fmt.Errorf("listen for replica: %w", err)
 	}
 	defer ln.Close()
 	addr := ln.Addr().(*net.TCPAddr)
-	if !inherit {
-		return nil, addr.String(), addr.Port, nil
-	}
-	f, err := ln.(*net.TCPListener).File()
-	if err != nil {
-		return nil, "", 0, fmt.Errorf("get replica socket: %w", err)
-	}
-	return f, addr.String(), addr.Port, nil
+	return nil, addr.String(), addr.Port, nil
 }
 
 func closeFiles(fs ...*os.File) {

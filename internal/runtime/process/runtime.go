@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime"
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 // Runtime runs function replicas as local watchdog processes.
@@ -50,8 +51,11 @@ func New(cfg Config) (*Runtime, error) {
 		caps:  cfg.Sandbox.Capabilities(),
 		funcs: map[runtime.Ref]*function{},
 		client: &http.Client{
-			Timeout:   2 * time.Second,
-			Transport: &http.Transport{DisableKeepAlives: true},
+			Timeout: 2 * time.Second,
+			Transport: &http.Transport{
+				DisableKeepAlives: true,
+				DialContext:       (&sockaddr.Dialer{}).DialContext,
+			},
 		},
 	}, nil
 }

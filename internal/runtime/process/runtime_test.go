@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime"
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 // started starts rt, closes it at the end and records pushed endpoints.
@@ -72,9 +73,12 @@ func echoSpec(name string, rev uint64, replicas int) runtime.FunctionSpec {
 	}
 }
 
+// testClient reaches replicas on either kind of address (see internal/sockaddr).
+var testClient = &http.Client{Transport: &http.Transport{DialContext: (&sockaddr.Dialer{}).DialContext}}
+
 func post(t *testing.T, ep runtime.Endpoint, body string) string {
 	t.Helper()
-	resp, err := http.Post("http://"+ep.Address+"/", "text/plain", strings.NewReader(body))
+	resp, err := testClient.Post("http://"+sockaddr.URLHost(ep.Address)+"/", "text/plain", strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("call %s: %v", ep.ID, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/runtime"
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 // endpoints records the latest endpoint set pushed for each function, like a router.
@@ -67,11 +68,11 @@ func (h *harness) waitCount(ref runtime.Ref, n int) []runtime.Endpoint {
 
 // client sends calls without keep-alive, so every call opens a new
 // connection the way a router does after an endpoint change.
-var noKeepAlive = &http.Transport{DisableKeepAlives: true}
+var noKeepAlive = &http.Transport{DisableKeepAlives: true, DialContext: (&sockaddr.Dialer{}).DialContext}
 
 // call posts body to an endpoint and returns the response body.
 func call(ctx context.Context, ep runtime.Endpoint, body string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+ep.Address+"/", bytes.NewBufferString(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+sockaddr.URLHost(ep.Address)+"/", bytes.NewBufferString(body))
 	if err != nil {
 		return 0, "", err
 	}

@@ -56,7 +56,11 @@ func main() {
 		f := os.NewFile(uintptr(fd), "ready")
 		msg := "\n"
 		if os.Getenv("fake_direct") == "1" { // claim to be its own function server
-			msg = "upstream=" + ln.Addr().String() + "\n"
+			addr := ln.Addr().String()
+			if ln.Addr().Network() == "unix" {
+				addr = "unix:" + addr
+			}
+			msg = "upstream=" + addr + "\n"
 		}
 		f.Write([]byte(msg))
 		f.Close()
