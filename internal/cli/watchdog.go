@@ -43,8 +43,12 @@ fjord extensions (used by the process runtime):
   fjord_listen_fd=N            serve on the inherited listening socket N
   fjord_ready_fd=N             once ready write a line to fd N and close it: "\n", or in
                                http mode with auto upstream "upstream=127.0.0.1:PORT\n"
-                               (the runtime may then call the function directly)
+                               or "upstream=unix:@NAME\n" (the runtime may then call
+                               the function directly)
   fjord_auto_upstream=1        http mode: pick a loopback port, pass it as PORT
+  fjord_upstream_socket=true   with fjord_auto_upstream: pick an abstract Unix socket
+                               instead and pass it as FJORD_SOCKET=@NAME (for servers
+                               that can listen there: fjord's go, python3-http, node)
 
 Paths: /_/health (200 OK while the lock exists), /_/ready, everything else is
 the function. SIGTERM: unhealthy, lock removed, wait healthcheck_interval, stop.`

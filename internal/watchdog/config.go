@@ -44,7 +44,7 @@ type Config struct {
 	// ListenFD, when >= 0, is an inherited listening socket used instead of Port.
 	ListenFD int
 	// ReadyFD, when >= 0, is an inherited fd that gets "\n" once the watchdog
-	// is ready, or "upstream=127.0.0.1:PORT\n" when calls may bypass it (http
+	// is ready, or "upstream=ADDR\n" (127.0.0.1:PORT or unix:@NAME) when calls may bypass it (http
 	// mode with AutoUpstream and no data-path-only option set).
 	ReadyFD int
 	// Listener, when set (embedding, tests), is used instead of ListenFD and Port.
@@ -75,6 +75,10 @@ type Config struct {
 	UpstreamURL string
 	// AutoUpstream picks a free loopback port, passes it as PORT and proxies there.
 	AutoUpstream bool
+	// UpstreamSocket (env fjord_upstream_socket), with AutoUpstream, picks an
+	// abstract Unix socket instead and passes it as FJORD_SOCKET: set by
+	// templates whose server can listen there, a cheaper hop than TCP.
+	UpstreamSocket bool
 	// BufferBody reads the whole request body before forwarding it (http mode).
 	BufferBody bool
 	// ReadyPath, when set, is where /_/ready is forwarded on the function (http mode).

@@ -34,6 +34,7 @@ func TestReadyMessage(t *testing.T) {
 			}
 			if w.proxy != nil {
 				w.proxy.target = &url.URL{Scheme: "http", Host: "127.0.0.1:4321"}
+				w.proxy.addr = "127.0.0.1:4321"
 			}
 			r, wr, err := os.Pipe()
 			if err != nil {

@@ -81,7 +81,7 @@ func (w *Watchdog) serveReady(rw http.ResponseWriter, r *http.Request) {
 }
 
 // notifyReady writes the ready message to the inherited ready fd and closes it:
-// "upstream=HOST:PORT\n" when calls may go straight to the function process
+// "upstream=ADDR\n" (HOST:PORT or unix:@NAME) when calls may go straight to the function process
 // (see directUpstream), else a bare "\n".
 func (w *Watchdog) notifyReady() error {
 	if w.readyFile == nil {
@@ -116,7 +116,8 @@ func inheritedFile(fd int, name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name+strconv.Itoa(fd)), nil
 }
 
-// directUpstream is the function process's loopback host:port when a caller
+// directUpstream is the function process's address (loopback host:port or
+// abstract Unix socket) when a caller
 // may bypass the watchdog: http mode with fjord_auto_upstream, and nothing
 // configured that only the watchdog's data path enforces (max_inflight,
 // request body buffering, call ids in the request log). "" otherwise.
@@ -126,5 +127,5 @@ func (w *Watchdog) directUpstream() string {
 		c.MaxInflight > 0 || c.BufferBody || c.LogCallID {
 		return ""
 	}
-	return w.proxy.target.Host
+	return w.proxy.addr
 }

@@ -176,6 +176,40 @@ func TestHTTPModeAutoUpstream(t *testing.T) {
 	}
 }
 
+func TestHTTPModeUpstreamSocket(t *testing.T) {
+	// A template that sets fjord_upstream_socket gets an abstract Unix socket
+	// in FJORD_SOCKET instead of a PORT; calls through the watchdog reach it,
+	// and the ready message offers it for direct calls.
+	h := start(t, "mode=http", "fprocess="+os.Args[0], roleEnv+"=upstream", "fjord_auto_upstream=1",
+		"fjord_upstream_socket=true", "upstream_url=http://127.0.0.1:1")
+	res, sock := call(t, "GET", h.url+"/socket", "")
+	if res.StatusCode != 200 || !strings.HasPrefix(sock, "@fjord-fn-") {
+		t.Fatalf("GET /socket = %d %q, want an abstract @fjord-fn-… name", res.StatusCode, sock)
+	}
+	if _, port := call(t, "GET", h.url+"/port", ""); port != "" {
+		t.Errorf("child PORT = %q, want none next to FJORD_SOCKET", port)
+	}
+	if got := h.w.directUpstream(); got != "unix:"+sock {
+		t.Errorf("directUpstream = %q, want %q", got, "unix:"+sock)
+	}
+	res, body := call(t, "POST", h.url+"/a?b=1", "over the socket")
+	if res.StatusCode != 200 || body != "over the socket" || res.Header.Get("X-Got-Uri") != "/a?b=1" {
+		t.Errorf("POST through the watchdog = %d %q (uri %q)", res.StatusCode, body, res.Header.Get("X-Got-Uri"))
+	}
+	// The function's own server answers on the socket itself.
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatalf("dial %s: %v", sock, err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET /port HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("direct call on the socket: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
 func TestHTTPModeChildExit(t *testing.T) {
 	h := startHTTP(t, "FJORD_WD_TEST_EXIT_AFTER=300ms")
 	select {

@@ -99,13 +99,23 @@ func runUpstream() int {
 	}
 	var conns atomic.Int64
 	mux.HandleFunc("/conns", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, conns.Load()) })
-	srv := &http.Server{Addr: "127.0.0.1:" + os.Getenv("PORT"), Handler: mux, ConnState: func(_ net.Conn, s http.ConnState) {
+	mux.HandleFunc("/socket", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getenv(SocketEnv)) })
+	srv := &http.Server{Handler: mux, ConnState: func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
 			conns.Add(1)
 		}
 	}}
+	network, addr := "tcp", "127.0.0.1:"+os.Getenv("PORT")
+	if sock := os.Getenv(SocketEnv); sock != "" {
+		network, addr = "unix", sock
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	fmt.Println("upstream starting")
-	if err := srv.ListenAndServe(); err != nil {
+	if err := srv.Serve(ln); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

@@ -13,12 +13,15 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 // proxy is http mode: one long-running function process behind a reverse proxy.
 type proxy struct {
 	w         *Watchdog
 	target    *url.URL // set by start, before serving
+	addr      string   // the server's address (host:port or unix:@name), set by start
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
 	child     *child
@@ -28,7 +31,7 @@ func newProxy(w *Watchdog) *proxy {
 	p := &proxy{w: w}
 	p.transport = &http.Transport{
 		Proxy:                 nil, // the function is local; never go through HTTP_PROXY
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           (&sockaddr.Dialer{Dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}}).DialContext,
 		MaxIdleConns:          0,
 		MaxIdleConnsPerHost:   1024,
 		IdleConnTimeout:       90 * time.Second,

@@ -8,40 +8,62 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 	"golang.org/x/sys/unix"
 )
 
-// start launches the function process and waits until its port accepts
-// connections. With fjord_auto_upstream the port is chosen here and passed as PORT.
+// start launches the function process and waits until its server accepts
+// connections. With fjord_auto_upstream the address is chosen here: a free
+// loopback port passed as PORT, or, when the template's server says it can
+// (fjord_upstream_socket), an abstract Unix socket passed as FJORD_SOCKET.
 func (p *proxy) start(ctx context.Context) error {
 	env := p.w.cfg.Env
 	target := p.w.cfg.UpstreamURL
+	addr := ""
 	if p.w.cfg.AutoUpstream {
-		port, err := freePort()
-		if err != nil {
-			return err
+		var err error
+		if p.w.cfg.UpstreamSocket {
+			if addr, err = sockaddr.NewAbstract("fjord-fn"); err != nil {
+				return err
+			}
+			env = append(slices.Clip(env), SocketEnv+"="+strings.TrimPrefix(addr, sockaddr.Prefix))
+		} else {
+			port, err := freePort()
+			if err != nil {
+				return err
+			}
+			addr = "127.0.0.1:" + strconv.Itoa(port)
+			env = append(slices.Clip(env), "PORT="+strconv.Itoa(port))
 		}
-		env = append(slices.Clip(env), "PORT="+strconv.Itoa(port))
-		target = "http://127.0.0.1:" + strconv.Itoa(port)
+		target = "http://" + sockaddr.URLHost(addr)
 	}
 	u, err := url.Parse(target)
 	if err != nil {
 		return fmt.Errorf("parse upstream url: %w", err)
 	}
-	p.target = u
+	if addr == "" {
+		addr = hostPort(u)
+	}
+	p.target, p.addr = u, addr
 	c, err := p.w.startChild(env)
 	if err != nil {
 		return err
 	}
 	p.child = c
-	if err := waitAccepting(ctx, hostPort(u), c); err != nil {
+	if err := waitAccepting(ctx, addr, c); err != nil {
 		c.stop(time.Second)
 		return err
 	}
 	return nil
 }
+
+// SocketEnv names the variable that tells a template's server, started with
+// fjord_upstream_socket, the Unix socket to listen on: "@NAME" for an
+// abstract socket (Linux; the server puts a NUL byte for the '@').
+const SocketEnv = "FJORD_SOCKET"
 
 // The wait for a starting upstream probes it with a TCP connect, first
 // after minAcceptPoll, each pause 1.2 times the last, up to maxAcceptPoll.
@@ -73,7 +95,7 @@ func hostPort(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), "80")
 }
 
-// waitAccepting probes addr with TCP connects until it accepts, the child
+// waitAccepting probes addr with connects until it accepts, the child
 // exits or ctx ends. This wait is on the cold-start path and a Go handler
 // listens 2-3 ms after its fork, so the probes start 100 µs apart and back
 // off slowly: a refused loopback connect costs microseconds, a late probe
@@ -99,9 +121,13 @@ func waitAccepting(ctx context.Context, addr string, c *child) error {
 	}
 }
 
-// connectProbe returns a check that addr accepts a TCP connection: raw
-// non-blocking syscalls for an IP address, else a dial.
+// connectProbe returns a check that addr accepts a connection: raw
+// non-blocking syscalls for an IP address or a Unix socket, else a dial.
 func connectProbe(addr string) func(context.Context) bool {
+	if network, path := sockaddr.Split(addr); network == "unix" {
+		sa := &unix.SockaddrUnix{Name: path}
+		return func(context.Context) bool { return connects(unix.AF_UNIX, sa) }
+	}
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		d := net.Dialer{Timeout: time.Second}
@@ -120,7 +146,7 @@ func connectProbe(addr string) func(context.Context) bool {
 	return func(context.Context) bool { return connects(family, sa) }
 }
 
-// connects reports whether a TCP connect to sa succeeds within a second.
+// connects reports whether a connect to sa succeeds within a second.
 func connects(family int, sa unix.Sockaddr) bool {
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
