@@ -48,7 +48,7 @@ fjord extensions (used by the process runtime):
   fjord_auto_upstream=1        http mode: pick a loopback port, pass it as PORT
   fjord_upstream_socket=true   with fjord_auto_upstream: pick an abstract Unix socket
                                instead and pass it as FJORD_SOCKET=@NAME (for servers
-                               that can listen there: fjord's go, python3-http, node)
+                               that can listen there: fjord's go and python3-http)
 
 Paths: /_/health (200 OK while the lock exists), /_/ready, everything else is
 the function. SIGTERM: unhealthy, lock removed, wait healthcheck_interval, stop.`

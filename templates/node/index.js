@@ -132,8 +132,26 @@ async function serve (req, res) {
   }
 }
 
-const port = Number(process.env.PORT || 3000)
+// Before libuv 1.48 (Node 22) an abstract socket's name is bound padded with
+// NUL bytes to the whole sun_path, a different name from the one the watchdog
+// connects to.
+function padsAbstractNames () {
+  const [major, minor] = process.versions.uv.split('.').map(Number)
+  return major === 1 && minor < 48
+}
+
 const server = http.createServer((req, res) => { serve(req, res) })
-// Loopback only: the watchdog (or fjord's router) is the one caller.
-server.listen(port, '127.0.0.1')
+const socket = process.env.FJORD_SOCKET || ''
+if (socket) {
+  // fjord's watchdog passes a Unix socket instead of a port; "@name" is an
+  // abstract one, which Node names with a leading NUL byte (Linux).
+  if (socket.startsWith('@') && padsAbstractNames()) {
+    console.error(`node ${process.version} (libuv ${process.versions.uv}) cannot listen on abstract socket ${socket}: needs libuv 1.48 or later`)
+    process.exit(1)
+  }
+  server.listen(socket.startsWith('@') ? '\0' + socket.slice(1) : socket)
+} else {
+  // Loopback only: the watchdog (or fjord's router) is the one caller.
+  server.listen(Number(process.env.PORT || 3000), '127.0.0.1')
+}
 process.on('SIGTERM', () => server.close(() => process.exit(0)))

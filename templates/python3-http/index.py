@@ -3,6 +3,8 @@
 import json
 import os
 import signal
+import socket
+import socketserver
 import sys
 import threading
 import traceback
@@ -53,6 +55,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # keep the watchdog log quiet
         pass
+
+    def address_string(self):
+        # A Unix socket's peer has no (host, port), only a name that is often empty.
+        if isinstance(self.client_address, tuple) and self.client_address:
+            return str(self.client_address[0])
+        return "unix"
 
     def read_body(self):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -129,10 +137,31 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
 
-def main():
+class UnixServer(Server):
+    address_family = socket.AF_UNIX
+    allow_reuse_address = False
+
+    def server_bind(self):
+        # HTTPServer.server_bind looks up a TCP (host, port); a Unix socket has neither.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = "localhost", 0
+
+
+def make_server():
+    # fjord's watchdog passes a Unix socket in FJORD_SOCKET ("@name" is an
+    # abstract one, named with a leading NUL byte) instead of a port.
+    sock = os.getenv("FJORD_SOCKET", "")
+    if sock:
+        if sock.startswith("@"):
+            sock = "\0" + sock[1:]
+        return UnixServer(sock, Handler)
     port = int(os.getenv("PORT", "5000"))
     # Loopback only: the watchdog (or fjord's router) is the one caller.
-    server = Server(("127.0.0.1", port), Handler)
+    return Server(("127.0.0.1", port), Handler)
+
+
+def main():
+    server = make_server()
 
     def stop(signum, frame):
         _stopping.set()
