@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -22,16 +23,18 @@ import (
 // directServer is a function's server started by the bench outside fjord:
 // no gateway, no sandbox.
 type directServer struct {
-	url string
-	cmd *exec.Cmd
+	addr string // host:port, or unix:@name (see internal/sockaddr)
+	url  string // for vegeta only when addr is TCP
+	cmd  *exec.Cmd
 }
 
 // startDirect unpacks the OCI layout in layoutDir under root and runs the
 // function there without fjord serve and without the sandbox.
 //
-// kind is "handler" (fprocess alone, with PORT) or "watchdog" (`fjord watchdog`
-// with the image's environment; http-mode images get fjord_auto_upstream so the
-// handler's port is picked freely).
+// kind is "handler" (fprocess alone, with PORT), "handler-socket" (the same on
+// an abstract Unix socket in FJORD_SOCKET, as fjord's watchdog starts it) or
+// "watchdog" (`fjord watchdog` with the image's environment; http-mode images
+// get fjord_auto_upstream so the handler's address is picked freely).
 func startDirect(ctx context.Context, bin, layoutDir, root, kind string) (*directServer, error) {
 	img, err := loadLayout(layoutDir)
 	if err != nil {
@@ -52,15 +55,23 @@ func startDirect(ctx context.Context, bin, layoutDir, root, kind string) (*direc
 	}
 	env := append(os.Environ(), cf.Config.Env...)
 	wd := filepath.Join(root, cf.Config.WorkingDir)
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	var cmd *exec.Cmd
-	if kind == "handler" {
+	if kind == "handler" || kind == "handler-socket" {
 		fprocess := envValue(cf.Config.Env, "fprocess")
 		args := strings.Fields(fprocess)
 		if len(args) == 0 {
 			return nil, errors.New("start direct: image has no fprocess")
 		}
 		cmd = exec.Command(filepath.Join(wd, args[0]), args[1:]...)
-		env = append(env, "PORT="+strconv.Itoa(port))
+		if kind == "handler" {
+			env = append(env, "PORT="+strconv.Itoa(port))
+		} else {
+			if addr, err = sockaddr.NewAbstract("fjord-bench"); err != nil {
+				return nil, err
+			}
+			env = append(env, "FJORD_SOCKET="+strings.TrimPrefix(addr, sockaddr.Prefix))
+		}
 	} else {
 		bin, err := filepath.Abs(bin)
 		if err != nil {
@@ -75,7 +86,7 @@ func startDirect(ctx context.Context, bin, layoutDir, root, kind string) (*direc
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start direct: %w", err)
 	}
-	s := &directServer{url: "http://127.0.0.1:" + strconv.Itoa(port) + "/", cmd: cmd}
+	s := &directServer{addr: addr, url: "http://" + sockaddr.URLHost(addr) + "/", cmd: cmd}
 	if err := waitOK(ctx, s.url, 20*time.Second); err != nil {
 		s.stop()
 		return nil, err

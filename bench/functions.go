@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/api"
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 // fn is one benchmark function: its template and the handler the bench writes.
@@ -50,6 +51,9 @@ func deployWarm(ctx context.Context, d *daemon, dir string) error {
 }
 
 // waitOK polls url until it answers 200 or the timeout passes.
+// waitClient also reaches servers on Unix sockets (URLs from sockaddr.URLHost).
+var waitClient = &http.Client{Transport: &http.Transport{DialContext: (&sockaddr.Dialer{}).DialContext}}
+
 func waitOK(ctx context.Context, url string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	last := "no answer"
@@ -57,7 +61,7 @@ func waitOK(ctx context.Context, url string, timeout time.Duration) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		resp, err := http.Get(url)
+		resp, err := waitClient.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

@@ -71,12 +71,13 @@ type invokeRow struct {
 	conns            int
 	gw, dir          loadResult
 	via, relay       *loadResult
+	relayUnix        *loadResult // the relay to the handler on a Unix socket
 }
 
 // invokePath is one way to call the function: url, and the processes whose
 // CPU the cell measures (see cellCPU).
 type invokePath struct {
-	kind    string // gateway, direct, via, relay
+	kind    string // gateway, direct, via, relay, relay-unix
 	url     string
 	hop, fn int
 }
@@ -120,6 +121,8 @@ func runInvoke(ctx context.Context, d *daemon, o options, tmpl, directKind strin
 				row.via = &r
 			case "relay":
 				row.relay = &r
+			case "relay-unix":
+				row.relayUnix = &r
 			}
 		}
 		rows = append(rows, row)

@@ -131,9 +131,33 @@ func hexPort(addr string) int {
 	return int(v)
 }
 
+// fjordUnixListeners returns the inodes of listening abstract Unix sockets
+// named by fjord ("@fjord-…": replicas' watchdogs and template servers).
+// /proc/net/unix does not say who is connected to whom, so any descendant of
+// the daemon listening on one is a candidate server.
+func fjordUnixListeners() map[string]bool {
+	out := map[string]bool{}
+	f, err := os.Open("/proc/net/unix")
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header: Num RefCount Protocol Flags Type St Inode Path
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) >= 8 && fs[3] == "00010000" && strings.HasPrefix(fs[7], "@fjord-") {
+			out[fs[6]] = true
+		}
+	}
+	return out
+}
+
 // servers are the descendants of client (in tree) that listen on a TCP port
-// client holds a connection to: the processes client forwards calls to.
+// client holds a connection to, or on one of fjord's Unix sockets: the
+// processes client forwards calls to.
 func servers(client int, tree map[int]cpuTimes) []int {
+	unixLn := fjordUnixListeners()
 	socks := tcpSockets()
 	mine := socketInodes(client)
 	dialed := map[int]bool{}
@@ -144,18 +168,27 @@ func servers(client int, tree map[int]cpuTimes) []int {
 	}
 	var out []int
 	for pid := range tree {
-		if pid == client {
-			continue
-		}
-		in := socketInodes(pid)
-		for _, s := range socks {
-			if s.listen && in[s.inode] && dialed[s.local] {
-				out = append(out, pid)
-				break
-			}
+		if pid != client && serves(socketInodes(pid), unixLn, socks, dialed) {
+			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// serves reports whether the sockets in holds include a fjord Unix listener
+// or a TCP listener on a dialed port.
+func serves(in, unixLn map[string]bool, socks []tcpSocket, dialed map[int]bool) bool {
+	for ino := range in {
+		if unixLn[ino] {
+			return true
+		}
+	}
+	for _, s := range socks {
+		if s.listen && in[s.inode] && dialed[s.local] {
+			return true
+		}
+	}
+	return false
 }
 
 // cpuCost is CPU time per call of one process over one cell; ok is false

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 // The bare relay is the smallest one-hop forwarder: it parses nothing and
@@ -39,7 +40,8 @@ func serveRelay(l net.Listener, upstream string) error {
 
 func relayConn(c net.Conn, upstream string) {
 	defer c.Close()
-	u, err := net.Dial("tcp", upstream)
+	network, address := sockaddr.Split(upstream)
+	u, err := net.Dial(network, address)
 	if err != nil {
 		return
 	}
@@ -81,14 +83,10 @@ type relay struct {
 	stop func()
 }
 
-// startRelay puts a bare relay in front of the server at target (a URL) and
-// waits until a call through it answers 200. mode is "process" (the bench
-// re-executes itself) or "inproc".
-func startRelay(ctx context.Context, target, mode string) (*relay, error) {
-	u, err := url.Parse(target)
-	if err != nil {
-		return nil, fmt.Errorf("relay upstream: %w", err)
-	}
+// startRelay puts a bare relay in front of the server at upstream (host:port
+// or unix:@name) and waits until a call through it answers 200. mode is
+// "process" (the bench re-executes itself) or "inproc".
+func startRelay(ctx context.Context, upstream, mode string) (*relay, error) {
 	var r *relay
 	switch mode {
 	case "inproc":
@@ -96,14 +94,14 @@ func startRelay(ctx context.Context, target, mode string) (*relay, error) {
 		if err != nil {
 			return nil, fmt.Errorf("relay: %w", err)
 		}
-		go func() { _ = serveRelay(l, u.Host) }()
-		r = &relay{url: "http://" + l.Addr().String() + u.Path, stop: func() { l.Close() }}
+		go func() { _ = serveRelay(l, upstream) }()
+		r = &relay{url: "http://" + l.Addr().String() + "/", stop: func() { l.Close() }}
 	case "process":
 		self, err := os.Executable()
 		if err != nil {
 			return nil, fmt.Errorf("relay: %w", err)
 		}
-		cmd := exec.Command(self, relayCmd, u.Host)
+		cmd := exec.Command(self, relayCmd, upstream)
 		cmd.Stderr = io.Discard
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		out, err := cmd.StdoutPipe()
@@ -128,7 +126,7 @@ func startRelay(ctx context.Context, target, mode string) (*relay, error) {
 			stop()
 			return nil, errors.New("relay process printed no address")
 		}
-		r = &relay{url: "http://" + a + u.Path, pid: cmd.Process.Pid, stop: stop}
+		r = &relay{url: "http://" + a + "/", pid: cmd.Process.Pid, stop: stop}
 	default:
 		return nil, fmt.Errorf("relay mode %q: want process or inproc", mode)
 	}

@@ -34,8 +34,8 @@ func invokeSection(b *strings.Builder, r *results, o options) {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	p("\n## Invoke path: gateway vs direct\n\n")
 	p("Gateway = `GET /function/NAME` on the daemon: gateway → router → the sandboxed replica. For go (http mode)\n")
-	p("the router calls the function's server directly (the watchdog only supervises); for bash (classic) the call goes\n")
-	p("through the replica's watchdog, which forks the handler.\n")
+	p("the router calls the function's server directly on its abstract Unix socket (the watchdog only supervises);\n")
+	p("for bash (classic) the call goes through the replica's watchdog, also on a Unix socket, which forks the handler.\n")
 	p("Direct = the same image unpacked and run outside fjord: for go the compiled handler binary with `PORT`\n")
 	p("(no watchdog); for bash `fjord watchdog` with the image's `fprocess` (classic: one fork per request).\n")
 	p("For go, \"via watchdog\" is the same image behind an unsandboxed `fjord watchdog` (http mode): one proxy hop\n")
@@ -57,26 +57,34 @@ func invokeSection(b *strings.Builder, r *results, o options) {
 }
 
 // relaySection compares the gateway with the bare relay: the cost of one
-// loopback hop and nothing else, measured in the same run.
+// hop and nothing else, measured in the same run, over TCP and over the
+// gateway's own transport to the function (a Unix socket).
 func relaySection(b *strings.Builder, r *results, o options) {
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
 	p("\n### The one-hop limit\n\n")
-	p("Bare relay = the smallest possible one-hop forwarder in front of the same direct handler: a TCP byte relay\n")
-	p("with no HTTP parsing, one goroutine and one upstream connection per client connection, moving bytes in lock\n")
-	p("step (one read from the client written upstream, then one read from upstream written back). It does less\n")
-	p("than any HTTP proxy can (no parsing, routing, headers, auth, timeouts), so no one-hop gateway can beat it on\n")
-	p("this machine: its ratio to direct is the physical limit of one extra loopback hop here, and \"gateway / relay\"\n")
-	p("says how close fjord is to that limit.\n%s\n\n", relayWhere(o.relay))
-	p("| template | conns | relay req/s | relay / direct | gateway / relay | relay p50 | relay added p50 | gateway added p50 | relay ok |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("Bare relay = the smallest possible one-hop forwarder in front of the same handler: a byte relay with no\n")
+	p("HTTP parsing, one goroutine and one upstream connection per client connection, moving bytes in lock step\n")
+	p("(one read from the client written upstream, then one read from upstream written back). It does less than\n")
+	p("any HTTP proxy can (no parsing, routing, headers, auth, timeouts). It takes calls over TCP like the gateway\n")
+	p("and runs twice: TCP → TCP, to the direct handler on its port, is the cost of one extra loopback TCP hop;\n")
+	p("TCP → Unix, to a second copy of the handler listening on an abstract Unix socket as fjord's watchdog starts\n")
+	p("it, has the gateway's own transports, so no gateway with one hop over them can beat it on this machine:\n")
+	p("\"gateway / relay\" against that row says how close fjord is to its limit.\n%s\n\n", relayWhere(o.relay))
+	p("| template | conns | relay | relay req/s | relay / direct | gateway / relay | relay p50 | relay added p50 | gateway added p50 | relay ok |\n")
+	p("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, row := range r.invoke {
-		if row.relay == nil {
-			continue
+		for _, rr := range []struct {
+			name string
+			rl   *loadResult
+		}{{"TCP → TCP", row.relay}, {"TCP → Unix", row.relayUnix}} {
+			if rr.rl == nil {
+				continue
+			}
+			rl := rr.rl
+			p("| %s | %d | %s | %.0f | %.2f× | %.2f× | %s | %s | %s | %.1f%% |\n", row.template, row.conns, rr.name, rl.rps,
+				ratio(rl.rps, row.dir.rps), ratio(row.gw.rps, rl.rps), ms(rl.p50), ms(rl.p50-row.dir.p50),
+				ms(row.gw.p50-row.dir.p50), 100*rl.success)
 		}
-		rl := row.relay
-		p("| %s | %d | %.0f | %.2f× | %.2f× | %s | %s | %s | %.1f%% |\n", row.template, row.conns, rl.rps,
-			ratio(rl.rps, row.dir.rps), ratio(row.gw.rps, rl.rps), ms(rl.p50), ms(rl.p50-row.dir.p50),
-			ms(row.gw.p50-row.dir.p50), 100*rl.success)
 	}
 }
 
@@ -102,21 +110,24 @@ func cpuSection(b *strings.Builder, r *results) {
 	p("CPU time (utime + stime from `/proc/PID/stat`, %s ticks) each process used during the cell, divided by the\n", clockTick)
 	p("cell's calls. Function = the process that answers the call: the go handler, or for bash the watchdog together\n")
 	p("with the handlers it forked and waited for (cutime + cstime). In the gateway cell it is found as the daemon's\n")
-	p("descendant listening on a port the daemon is connected to (the one that used the most CPU); in the via-watchdog\n")
-	p("cell likewise among the watchdog's children. – = not found or not measurable. The load generator's own CPU\n")
+	p("descendant listening on a port the daemon is connected to or on one of fjord's `@fjord-…` Unix sockets (the one\n")
+	p("that used the most CPU); in the via-watchdog cell likewise among the watchdog's children. – = not found or\n")
+	p("not measurable. The load generator's own CPU\n")
 	p("(the bench process) is not counted anywhere.\n\n")
-	p("| template | conns | gateway: daemon | gateway: function | direct: function | via watchdog: watchdog | via watchdog: handler | relay: relay | relay: handler |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("| template | conns | gateway: daemon | gateway: function | direct: function | via watchdog: watchdog | via watchdog: handler | relay TCP: relay | relay TCP: handler | relay Unix: relay | relay Unix: handler |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	cpu := func(r *loadResult) (string, string) {
+		if r == nil {
+			return "–", "–"
+		}
+		return r.hopCPU.String(), r.fnCPU.String()
+	}
 	for _, row := range r.invoke {
-		via, viaFn, rl, rlFn := "–", "–", "–", "–"
-		if row.via != nil {
-			via, viaFn = row.via.hopCPU.String(), row.via.fnCPU.String()
-		}
-		if row.relay != nil {
-			rl, rlFn = row.relay.hopCPU.String(), row.relay.fnCPU.String()
-		}
-		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", row.template, row.conns, row.gw.hopCPU, row.gw.fnCPU,
-			row.dir.fnCPU, via, viaFn, rl, rlFn)
+		via, viaFn := cpu(row.via)
+		rl, rlFn := cpu(row.relay)
+		rlu, rluFn := cpu(row.relayUnix)
+		p("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", row.template, row.conns, row.gw.hopCPU, row.gw.fnCPU,
+			row.dir.fnCPU, via, viaFn, rl, rlFn, rlu, rluFn)
 	}
 }
 

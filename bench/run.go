@@ -122,8 +122,8 @@ func measure(ctx context.Context, o options, log *slog.Logger, tmp string, res *
 // measureInvoke runs the gateway-vs-direct cells for the go (http mode) and
 // bash (classic) templates. For go two more paths in front of the same image
 // split the gateway's cost: an unsandboxed `fjord watchdog` (a real HTTP proxy
-// hop) and the bare relay (the smallest one-hop forwarder, in front of the
-// direct handler).
+// hop) and the bare relay (the smallest one-hop forwarder), once over TCP to
+// the direct handler and once over a Unix socket, the gateway's own transport.
 func measureInvoke(ctx context.Context, o options, log *slog.Logger, d *daemon, tmp, fnDir string, res *results) error {
 	cases := []struct {
 		name, tmpl, direct, kind string
@@ -149,12 +149,25 @@ func measureInvoke(ctx context.Context, o options, log *slog.Logger, d *daemon, 
 			}
 			defer via.stop()
 			paths = append(paths, invokePath{kind: "via", url: via.url, hop: via.cmd.Process.Pid})
-			rl, err := startRelay(ctx, srv.url, o.relay)
+			rl, err := startRelay(ctx, srv.addr, o.relay)
 			if err != nil {
 				return fmt.Errorf("%s relay: %w", c.name, err)
 			}
 			defer rl.stop()
 			paths = append(paths, invokePath{kind: "relay", url: rl.url, hop: rl.pid, fn: srv.cmd.Process.Pid})
+			// The same relay with the gateway's transports: TCP from the
+			// client, an abstract Unix socket to a second copy of the handler.
+			sock, err := startDirect(ctx, o.bin, layoutDir, root, "handler-socket")
+			if err != nil {
+				return fmt.Errorf("%s handler on a socket: %w", c.name, err)
+			}
+			defer sock.stop()
+			rlu, err := startRelay(ctx, sock.addr, o.relay)
+			if err != nil {
+				return fmt.Errorf("%s relay to a socket: %w", c.name, err)
+			}
+			defer rlu.stop()
+			paths = append(paths, invokePath{kind: "relay-unix", url: rlu.url, hop: rlu.pid, fn: sock.cmd.Process.Pid})
 		}
 		log.Info("invoke load", "function", c.name, "cell", o.cell)
 		rows, err := runInvoke(ctx, d, o, c.tmpl, c.direct, paths)

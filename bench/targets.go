@@ -12,23 +12,39 @@ type target struct {
 	met            bool
 }
 
+// limit is the relay with the gateway's transports (TCP → Unix) when it ran,
+// else the TCP one; nil when neither did.
+func (row invokeRow) limit() *loadResult {
+	if row.relayUnix != nil {
+		return row.relayUnix
+	}
+	return row.relay
+}
+
+func (row invokeRow) limitName() string {
+	if row.relayUnix != nil {
+		return "TCP → Unix"
+	}
+	return "TCP → TCP"
+}
+
 // targets compares the run with the project's performance goals.
 func targets(r *results) []target {
 	var ts []target
 	for _, row := range r.invoke {
 		q := ratio(row.gw.rps, row.dir.rps)
 		measured := fmt.Sprintf("%.2f×", q)
-		if row.relay != nil {
-			measured += fmt.Sprintf(" (bare relay: %.2f×; gateway / relay %.2f×)",
-				ratio(row.relay.rps, row.dir.rps), ratio(row.gw.rps, row.relay.rps))
+		if rl := row.limit(); rl != nil {
+			measured += fmt.Sprintf(" (bare relay %s: %.2f×; gateway / relay %.2f×)", row.limitName(),
+				ratio(rl.rps, row.dir.rps), ratio(row.gw.rps, rl.rps))
 		}
 		ts = append(ts, target{fmt.Sprintf("%s, %d conn(s): gateway throughput ≥ 0.5× direct", row.template, row.conns),
 			measured, q >= 0.5})
 		if row.conns == 1 {
 			added := row.gw.p50 - row.dir.p50
 			measured := ms(added)
-			if row.relay != nil {
-				measured += fmt.Sprintf(" (bare relay adds %s)", ms(row.relay.p50-row.dir.p50))
+			if rl := row.limit(); rl != nil {
+				measured += fmt.Sprintf(" (bare relay %s adds %s)", row.limitName(), ms(rl.p50-row.dir.p50))
 			}
 			ts = append(ts, target{fmt.Sprintf("%s, 1 conn: added p50 ≤ 0.1 ms", row.template),
 				measured, added <= 100*time.Microsecond})
