@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/fjord-faas/fjord/internal/router"
 )
 
 // Config is the daemon's configuration, read once at start-up from flags.
@@ -40,6 +42,10 @@ type Config struct {
 	AsyncMaxBody int64
 	// AsyncSyncAlways fsyncs the embedded queue on every accepted call.
 	AsyncSyncAlways bool
+	// SpinWait is how long a function call may poll for a fast function's
+	// answer instead of sleeping, while the daemon has idle CPUs; 0 turns
+	// it off (see router.Config.SpinWait).
+	SpinWait time.Duration
 	// DebugListen, when set, serves Go pprof profiles on that address (no auth).
 	DebugListen string
 	// Logger receives the daemon's structured logs.
@@ -58,6 +64,7 @@ func Default() Config {
 		MaxBodyBytes:     1 << 20,
 		AsyncConcurrency: 4,
 		AsyncMaxBody:     1 << 20,
+		SpinWait:         router.DefaultSpinWait,
 		Logger:           slog.Default(),
 	}
 }
@@ -96,6 +103,9 @@ func (c *Config) Validate() error {
 	case "auto", "on", "off":
 	default:
 		return fmt.Errorf("invalid --sandbox %q: use auto, on or off", c.Sandbox)
+	}
+	if c.SpinWait < 0 || c.SpinWait > 10*time.Millisecond {
+		return fmt.Errorf("invalid --spin-wait %s: must be between 0 (off) and 10ms", c.SpinWait)
 	}
 	if c.AsyncConcurrency < 1 {
 		return fmt.Errorf("invalid --async-concurrency %d: must be at least 1", c.AsyncConcurrency)

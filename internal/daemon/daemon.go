@@ -111,7 +111,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}); err != nil {
 		return fmt.Errorf("create control plane: %w", err)
 	}
-	rt := router.New(router.Config{Functions: d.control, Metrics: m, Logger: d.log})
+	rt := router.New(router.Config{Functions: d.control, Metrics: m, Logger: d.log, SpinWait: d.cfg.SpinWait})
 	d.runtime.Subscribe(rt.UpdateEndpoints)
 	if err := d.startQueue(ctx, reg); err != nil {
 		return err

@@ -142,6 +142,7 @@ func (r *Router) serveFast(w http.ResponseWriter, req *http.Request, c *call, li
 		_, err = up.nc.Write(rb.b)
 		wrote := err == nil
 		if wrote {
+			r.spin.wait(up, c.ep, r.inflight.Load())
 			_, err = up.br.Peek(1)
 		}
 		if err == nil {

@@ -14,7 +14,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	goruntime "runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/metrics"
@@ -60,6 +62,11 @@ type Config struct {
 	// watchdog, so the watchdog's own 504 reaches the caller before the gateway
 	// gives up. Direct calls get no margin: the router is the one to answer 504.
 	TimeoutMargin time.Duration
+	// SpinWait is how long a call may poll the replica's socket for the answer
+	// instead of sleeping, at low load and for functions that answer within it
+	// (see spin.go); 0 never spins. Default sets DefaultSpinWait; New leaves a
+	// zero value alone.
+	SpinWait time.Duration
 	// Transport overrides the pooled transport (tests); nil builds one.
 	Transport http.RoundTripper
 }
@@ -70,6 +77,7 @@ func Default() Config {
 		MaxIdleConnsPerHost: 256,
 		DefaultTimeout:      60 * time.Second,
 		TimeoutMargin:       time.Second,
+		SpinWait:            DefaultSpinWait,
 	}
 }
 
@@ -78,7 +86,7 @@ func (c Config) Validate() error {
 	switch {
 	case c.Functions == nil:
 		return errors.New("router: Functions is required")
-	case c.MaxIdleConnsPerHost < 0, c.DefaultTimeout < 0, c.TimeoutMargin < 0:
+	case c.MaxIdleConnsPerHost < 0, c.DefaultTimeout < 0, c.TimeoutMargin < 0, c.SpinWait < 0:
 		return errors.New("router: negative limits")
 	}
 	return nil
@@ -94,6 +102,9 @@ type Router struct {
 	bufs      *bufferPool
 	userAgent string
 	servedBy  []string // shared header value; net/http only reads it
+
+	inflight atomic.Int64 // calls in ServeFunction, all functions
+	spin     spinPolicy
 
 	mu  sync.RWMutex
 	fns map[runtime.Ref]*function
@@ -116,6 +127,7 @@ func New(cfg Config) *Router {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := &Router{cfg: cfg, log: log.With("component", "router"), fns: make(map[runtime.Ref]*function)}
+	r.spin = newSpinPolicy(cfg.SpinWait, goruntime.GOMAXPROCS(0))
 	r.userAgent = version.UserAgent()
 	r.servedBy = []string{r.userAgent}
 	r.transport = cfg.Transport

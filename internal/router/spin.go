@@ -1,0 +1,79 @@
+package router
+
+import (
+	"syscall"
+	"time"
+)
+
+// Spin-waiting for a fast function's answer.
+//
+// A call that the router sends to a replica and then sleeps on costs two
+// wake-ups on the way back: the replica's answer wakes a parked thread of the
+// daemon, often on an idle CPU that has to be brought out of its halt (a
+// virtual machine's vCPU in particular). While the daemon has spare CPUs,
+// the router instead polls the replica's socket for up to SpinWait, so the
+// answer is picked up as soon as it lands. It never spins when more calls
+// are in flight than half the CPUs Go may use (a spinning call holds one) or
+// with fewer than two of them. A replica whose answers keep missing the
+// budget (spinMissMax polls in a row) is not polled for its next spinSkip
+// calls, so a slow function costs a few wasted polls now and then, not one
+// per call.
+
+// DefaultSpinWait is how long a call may poll for its answer by default.
+const DefaultSpinWait = 150 * time.Microsecond
+
+// spinPolicy decides per call whether to spin; fixed at New.
+type spinPolicy struct {
+	budget      time.Duration // 0: never spin
+	maxInflight int64         // spin only with at most this many calls in flight
+}
+
+// newSpinPolicy returns the policy for budget with procs CPUs for Go
+// (runtime.GOMAXPROCS).
+func newSpinPolicy(budget time.Duration, procs int) spinPolicy {
+	if budget <= 0 || procs < 2 {
+		return spinPolicy{}
+	}
+	return spinPolicy{budget: budget, maxInflight: int64(procs / 2)}
+}
+
+const (
+	spinMissMax = 3  // polls in a row that timed out before a replica is skipped
+	spinSkip    = 64 // calls to such a replica that do not poll
+)
+
+// wait polls up for readable data until the budget runs out, when the policy
+// allows it for a call to ep with inflight calls in flight (this one
+// included). It returns as soon as the connection has data, is closed or
+// fails; the caller then reads as usual (and sleeps in the poller if the
+// budget ran out first). Concurrent calls may race on ep's counters; that
+// only shifts when the next poll happens.
+func (p spinPolicy) wait(up *upConn, ep *endpoint, inflight int64) {
+	if p.budget == 0 || up.raw == nil || inflight > p.maxInflight {
+		return
+	}
+	if ep.spinSkip.Load() > 0 {
+		ep.spinSkip.Add(-1)
+		return
+	}
+	end := time.Now().Add(p.budget)
+	for time.Now().Before(end) {
+		if up.readable() {
+			ep.spinMisses.Store(0)
+			return
+		}
+	}
+	if ep.spinMisses.Add(1) >= spinMissMax {
+		ep.spinMisses.Store(0)
+		ep.spinSkip.Store(spinSkip)
+	}
+}
+
+// readable reports whether a read on the connection would not block: data,
+// end of stream or an error, with one non-blocking MSG_PEEK.
+func (c *upConn) readable() bool {
+	if err := c.raw.Read(c.peekFn); err != nil {
+		return true
+	}
+	return c.peekErr != syscall.EAGAIN
+}
