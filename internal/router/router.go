@@ -104,7 +104,7 @@ type Router struct {
 	servedBy  []string // shared header value; net/http only reads it
 
 	inflight atomic.Int64 // calls in ServeFunction, all functions
-	spin     spinPolicy
+	spin     *spinPolicy
 
 	mu  sync.RWMutex
 	fns map[runtime.Ref]*function

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -12,9 +13,12 @@ import (
 // daemon, often on an idle CPU that has to be brought out of its halt (a
 // virtual machine's vCPU in particular). While the daemon has spare CPUs,
 // the router instead polls the replica's socket for up to SpinWait, so the
-// answer is picked up as soon as it lands. It never spins when more calls
-// are in flight than half the CPUs Go may use (a spinning call holds one) or
-// with fewer than two of them. A replica whose answers keep missing the
+// answer is picked up as soon as it lands. It never spins with fewer than two
+// CPUs for Go, nor while the daemon is busy: when more calls are in flight
+// than half those CPUs (a spinning call holds one), or were at any call's
+// start in the last busyWindow (under load from many connections the count
+// inside the router can dip to one while more calls wait, unread, on
+// their sockets). A replica whose answers keep missing the
 // budget (spinMissMax polls in a row) is not polled for its next spinSkip
 // calls, so a slow function costs a few wasted polls now and then, not one
 // per call.
@@ -22,19 +26,33 @@ import (
 // DefaultSpinWait is how long a call may poll for its answer by default.
 const DefaultSpinWait = 150 * time.Microsecond
 
-// spinPolicy decides per call whether to spin; fixed at New.
+// busyWindow is how long a moment of too many calls in flight keeps the
+// router from spinning.
+const busyWindow = 10 * time.Millisecond
+
+// spinPolicy decides per call whether to spin. budget and maxInflight are
+// fixed at New.
 type spinPolicy struct {
 	budget      time.Duration // 0: never spin
 	maxInflight int64         // spin only with at most this many calls in flight
+	busyUntil   atomic.Int64  // no spinning before this (UnixNano)
 }
 
 // newSpinPolicy returns the policy for budget with procs CPUs for Go
 // (runtime.GOMAXPROCS).
-func newSpinPolicy(budget time.Duration, procs int) spinPolicy {
+func newSpinPolicy(budget time.Duration, procs int) *spinPolicy {
 	if budget <= 0 || procs < 2 {
-		return spinPolicy{}
+		return &spinPolicy{}
 	}
-	return spinPolicy{budget: budget, maxInflight: int64(procs / 2)}
+	return &spinPolicy{budget: budget, maxInflight: int64(procs / 2)}
+}
+
+// started notes a call's start with inflight calls in flight, this one
+// included: too many mark the router busy for busyWindow.
+func (p *spinPolicy) started(inflight int64) {
+	if p.budget > 0 && inflight > p.maxInflight {
+		p.busyUntil.Store(time.Now().Add(busyWindow).UnixNano())
+	}
 }
 
 const (
@@ -48,15 +66,19 @@ const (
 // fails; the caller then reads as usual (and sleeps in the poller if the
 // budget ran out first). Concurrent calls may race on ep's counters; that
 // only shifts when the next poll happens.
-func (p spinPolicy) wait(up *upConn, ep *endpoint, inflight int64) {
+func (p *spinPolicy) wait(up *upConn, ep *endpoint, inflight int64) {
 	if p.budget == 0 || up.raw == nil || inflight > p.maxInflight {
+		return
+	}
+	now := time.Now()
+	if now.UnixNano() < p.busyUntil.Load() {
 		return
 	}
 	if ep.spinSkip.Load() > 0 {
 		ep.spinSkip.Add(-1)
 		return
 	}
-	end := time.Now().Add(p.budget)
+	end := now.Add(p.budget)
 	for time.Now().Before(end) {
 		if up.readable() {
 			ep.spinMisses.Store(0)

@@ -90,13 +90,25 @@ func TestSpinWait(t *testing.T) {
 		}
 	})
 	// Where the policy says no, wait returns at once although nothing came.
+	recentlyBusy := newSpinPolicy(budget, 2)
+	recentlyBusy.started(1) // one call alone is not load
+	if recentlyBusy.busyUntil.Load() != 0 {
+		t.Error("a lone call marked the router busy")
+	}
+	before := time.Now()
+	recentlyBusy.started(2) // then two at once: busy for busyWindow
+	if until := time.Unix(0, recentlyBusy.busyUntil.Load()); until.Before(before.Add(busyWindow)) || until.After(time.Now().Add(busyWindow)) {
+		t.Errorf("busy until %s after two calls at once, want %s from then", until.Sub(before), busyWindow)
+	}
+	recentlyBusy.busyUntil.Store(time.Now().Add(time.Hour).UnixNano()) // still busy whatever the test's pace
 	for _, tt := range []struct {
 		name     string
-		p        spinPolicy
+		p        *spinPolicy
 		inflight int64
 	}{
 		{"busy daemon", p, 2},
 		{"spinning off", newSpinPolicy(0, 2), 1},
+		{"busy a moment ago", recentlyBusy, 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			up, _ := spinConn(t)
