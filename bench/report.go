@@ -21,6 +21,9 @@ func report(o options, r *results) string {
 	p("functions with `fjord new` + `fjord up`, drives load with vegeta v12 (in-process, unthrottled,\n")
 	p("N workers = N keep-alive connections, %s per cell; latencies are vegeta's t-digest quantiles)\n", o.cell)
 	p("and stops the daemon by PID at the end. Load generator, daemon and functions share the same cores.\n")
+	p("The daemon runs with its defaults%s; among them `--spin-wait 150µs`: while CPUs are idle a call polls a\n", daemonArgs(o))
+	p("fast function's socket for its answer instead of sleeping, which the CPU-per-call table shows as daemon CPU\n")
+	p("(docs/performance.md).\n")
 	invokeSection(&b, r, o)
 	coldSection(&b, r, o)
 	footprintSection(&b, r)
@@ -225,6 +228,14 @@ func ratio(a, b float64) float64 {
 		return 0
 	}
 	return a / b
+}
+
+// daemonArgs names the extra fjord serve arguments of the run, if any.
+func daemonArgs(o options) string {
+	if len(o.daemonArg) == 0 {
+		return ""
+	}
+	return " but `" + strings.Join(o.daemonArg, " ") + "`"
 }
 
 // commandLine is what reproduces this run: the Makefile's build, then the bench.
