@@ -18,10 +18,8 @@ var errNoEndpoints = errors.New("no endpoints available")
 type endpoint struct {
 	id, addr, direct string
 	inflight         atomic.Int64
-	pool             connPool // fast-path connections to direct, else addr
-	// spinMisses counts polls for an answer that timed out in a row, spinSkip
-	// the calls still to make without polling (see spin.go).
-	spinMisses, spinSkip atomic.Int32
+	pool             connPool  // fast-path connections to direct, else addr
+	spin             SpinState // the waits for its answers (see spin.go)
 }
 
 // endpointSet is an immutable snapshot of a function's ready endpoints.

@@ -142,7 +142,9 @@ func (r *Router) serveFast(w http.ResponseWriter, req *http.Request, c *call, li
 		_, err = up.nc.Write(rb.b)
 		wrote := err == nil
 		if wrote {
-			r.spin.wait(up, c.ep, r.inflight.Load())
+			if up.raw != nil {
+				r.spin.wait(up, &c.ep.spin, r.inflight.Load())
+			}
 			_, err = up.br.Peek(1)
 		}
 		if err == nil {

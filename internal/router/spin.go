@@ -30,12 +30,13 @@ const DefaultSpinWait = 150 * time.Microsecond
 // router from spinning.
 const busyWindow = 10 * time.Millisecond
 
-// spinPolicy decides per call whether to spin. budget and maxInflight are
+// spinPolicy decides per wait whether to spin. budget and maxInflight are
 // fixed at New.
 type spinPolicy struct {
 	budget      time.Duration // 0: never spin
 	maxInflight int64         // spin only with at most this many calls in flight
 	busyUntil   atomic.Int64  // no spinning before this (UnixNano)
+	spinning    atomic.Int64  // waits spinning now, at most maxInflight
 }
 
 // newSpinPolicy returns the policy for budget with procs CPUs for Go
@@ -56,38 +57,49 @@ func (p *spinPolicy) started(inflight int64) {
 }
 
 const (
-	spinMissMax = 3  // polls in a row that timed out before a replica is skipped
-	spinSkip    = 64 // calls to such a replica that do not poll
+	spinMissMax = 3  // polls in a row that timed out before a socket is skipped
+	spinSkip    = 64 // waits on such a socket that do not poll
 )
 
-// wait polls up for readable data until the budget runs out, when the policy
-// allows it for a call to ep with inflight calls in flight (this one
-// included). It returns as soon as the connection has data, is closed or
-// fails; the caller then reads as usual (and sleeps in the poller if the
-// budget ran out first). Concurrent calls may race on ep's counters; that
-// only shifts when the next poll happens.
-func (p *spinPolicy) wait(up *upConn, ep *endpoint, inflight int64) {
-	if p.budget == 0 || up.raw == nil || inflight > p.maxInflight {
+// SpinState is the recent history of the waits on one socket: polls that
+// timed out in a row and waits still to make without polling. Concurrent
+// waits may race on it; that only shifts when the next poll happens.
+type SpinState struct{ misses, skip atomic.Int32 }
+
+// readiness is a non-blocking check that a read would not block.
+type readiness interface{ readable() bool }
+
+// wait polls c until it is readable or the budget runs out, when the policy
+// allows it with inflight calls in flight (the waiting one included). It
+// returns as soon as c has data, is closed or fails; the caller then reads as
+// usual (and sleeps in the poller if the budget ran out first).
+func (p *spinPolicy) wait(c readiness, st *SpinState, inflight int64) {
+	if p.budget == 0 || inflight > p.maxInflight {
 		return
 	}
 	now := time.Now()
 	if now.UnixNano() < p.busyUntil.Load() {
 		return
 	}
-	if ep.spinSkip.Load() > 0 {
-		ep.spinSkip.Add(-1)
+	if st.skip.Load() > 0 {
+		st.skip.Add(-1)
 		return
 	}
+	if p.spinning.Add(1) > p.maxInflight {
+		p.spinning.Add(-1)
+		return
+	}
+	defer p.spinning.Add(-1)
 	end := now.Add(p.budget)
 	for time.Now().Before(end) {
-		if up.readable() {
-			ep.spinMisses.Store(0)
+		if c.readable() {
+			st.misses.Store(0)
 			return
 		}
 	}
-	if ep.spinMisses.Add(1) >= spinMissMax {
-		ep.spinMisses.Store(0)
-		ep.spinSkip.Store(spinSkip)
+	if st.misses.Add(1) >= spinMissMax {
+		st.misses.Store(0)
+		st.skip.Store(spinSkip)
 	}
 }
 

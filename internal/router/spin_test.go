@@ -72,7 +72,7 @@ func TestSpinWait(t *testing.T) {
 			srv.Write([]byte("HTTP/1.1 200 OK\r\n"))
 		}()
 		start := time.Now()
-		p.wait(up, &endpoint{}, 1)
+		p.wait(up, &SpinState{}, 1)
 		if d := time.Since(start); d < 20*time.Millisecond || d > budget/2 {
 			t.Errorf("wait took %s, want about 20ms (the answer's delay)", d)
 		}
@@ -84,7 +84,7 @@ func TestSpinWait(t *testing.T) {
 		up, srv := spinConn(t)
 		time.AfterFunc(10*time.Millisecond, func() { srv.Close() })
 		start := time.Now()
-		p.wait(up, &endpoint{}, 1)
+		p.wait(up, &SpinState{}, 1)
 		if d := time.Since(start); d > budget/2 {
 			t.Errorf("wait took %s after the replica closed", d)
 		}
@@ -113,7 +113,7 @@ func TestSpinWait(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up, _ := spinConn(t)
 			start := time.Now()
-			tt.p.wait(up, &endpoint{}, tt.inflight)
+			tt.p.wait(up, &SpinState{}, tt.inflight)
 			if d := time.Since(start); d > budget/2 {
 				t.Errorf("wait spun for %s", d)
 			}
@@ -127,10 +127,10 @@ func TestSpinSkipsSlowReplica(t *testing.T) {
 	const budget = 20 * time.Millisecond
 	p := newSpinPolicy(budget, 2)
 	up, _ := spinConn(t) // the replica never answers
-	ep := &endpoint{}
+	st := &SpinState{}
 	spun := func() bool {
 		start := time.Now()
-		p.wait(up, ep, 1)
+		p.wait(up, st, 1)
 		return time.Since(start) >= budget
 	}
 	for i := 0; i < spinMissMax; i++ {
@@ -145,5 +145,32 @@ func TestSpinSkipsSlowReplica(t *testing.T) {
 	}
 	if !spun() {
 		t.Error("polling did not resume after the skipped calls")
+	}
+}
+
+// TestSpinCap: no more waits spin at once than maxInflight, whatever the
+// in-flight count says.
+func TestSpinCap(t *testing.T) {
+	const budget = 300 * time.Millisecond
+	p := newSpinPolicy(budget, 2) // one spinner at most
+	busy, _ := spinConn(t)
+	done := make(chan struct{})
+	go func() { p.wait(busy, &SpinState{}, 1); close(done) }()
+	deadline := time.Now().Add(budget / 2)
+	for p.spinning.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if p.spinning.Load() != 1 {
+		t.Fatal("the first wait did not start spinning")
+	}
+	other, _ := spinConn(t)
+	start := time.Now()
+	p.wait(other, &SpinState{}, 1)
+	if d := time.Since(start); d > budget/3 {
+		t.Errorf("a second wait spun for %s beside the first", d)
+	}
+	<-done
+	if p.spinning.Load() != 0 {
+		t.Errorf("%d spinners left after both waits ended", p.spinning.Load())
 	}
 }
