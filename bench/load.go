@@ -24,24 +24,31 @@ type loadResult struct {
 }
 
 // attack runs vegeta against url with conns workers and connections,
-// unthrottled (rate 0), for du. Latencies are vegeta's t-digest quantiles.
-func attack(ctx context.Context, url string, conns int, du time.Duration, sample func()) (loadResult, error) {
+// unthrottled (rate 0), for du, adding every result to m (latencies are
+// vegeta's t-digest quantiles once m is closed). It returns the 2xx answers
+// and the wall time from the first request to the last answer.
+func attack(ctx context.Context, url string, conns int, du time.Duration, sample func(), m *vegeta.Metrics) (ok uint64, elapsed time.Duration, err error) {
 	tgt := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url})
 	a := vegeta.NewAttacker(
 		vegeta.Workers(uint64(conns)), vegeta.MaxWorkers(uint64(conns)),
 		vegeta.Connections(conns), vegeta.MaxConnections(conns),
 		vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second), vegeta.Redirects(vegeta.NoFollow),
 	)
-	var m vegeta.Metrics
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
+	start := time.Now()
 	res := a.Attack(tgt, vegeta.Rate{Freq: 0}, du, url)
+	n := 0
 	for done := false; !done; {
 		select {
-		case r, ok := <-res:
-			if !ok {
+		case r, more := <-res:
+			if !more {
 				done = true
 				break
+			}
+			n++
+			if r.Code >= 200 && r.Code < 300 {
+				ok++
 			}
 			m.Add(r)
 		case <-tick.C:
@@ -52,15 +59,53 @@ func attack(ctx context.Context, url string, conns int, du time.Duration, sample
 			a.Stop()
 		}
 	}
-	m.Close()
+	elapsed = time.Since(start)
 	if err := ctx.Err(); err != nil {
-		return loadResult{}, err
+		return 0, 0, err
 	}
-	if m.Requests == 0 {
-		return loadResult{}, fmt.Errorf("attack %s: no requests completed", url)
+	if n == 0 {
+		return 0, 0, fmt.Errorf("attack %s: no requests completed", url)
 	}
-	return loadResult{conns: conns, requests: m.Requests, rps: m.Throughput, success: m.Success,
-		p50: m.Latencies.P50, p99: m.Latencies.P99}, nil
+	return ok, elapsed, nil
+}
+
+// pathCell pools the rounds of one path in one cell.
+type pathCell struct {
+	m           vegeta.Metrics
+	ok          uint64
+	elapsed     time.Duration
+	hop, fn     uint64 // CPU ticks
+	hopOK, fnOK bool   // measured in every round
+	rounds      int
+}
+
+func (pc *pathCell) add(ok uint64, elapsed time.Duration, t cellTicks) {
+	pc.ok += ok
+	pc.elapsed += elapsed
+	pc.hop += t.hop
+	pc.fn += t.fn
+	if pc.rounds == 0 {
+		pc.hopOK, pc.fnOK = true, true
+	}
+	pc.hopOK = pc.hopOK && t.hopOK
+	pc.fnOK = pc.fnOK && t.fnOK
+	pc.rounds++
+}
+
+func (pc *pathCell) result(conns int) loadResult {
+	pc.m.Close()
+	r := loadResult{conns: conns, requests: pc.m.Requests, success: pc.m.Success,
+		p50: pc.m.Latencies.P50, p99: pc.m.Latencies.P99}
+	if pc.elapsed > 0 {
+		r.rps = float64(pc.ok) / pc.elapsed.Seconds()
+	}
+	if pc.hopOK {
+		r.hopCPU = costOf(pc.hop, pc.m.Requests)
+	}
+	if pc.fnOK {
+		r.fnCPU = costOf(pc.fn, pc.m.Requests)
+	}
+	return r
 }
 
 // invokeRow holds the cells of one template and connection count: through
@@ -83,15 +128,20 @@ type invokePath struct {
 }
 
 // runInvoke measures one template at each connection count along paths
-// (the gateway first, then direct, then optionally via watchdog and relay).
+// (the gateway first, then direct, then optionally via watchdog and relays).
+// Each cell is split into o.rounds rounds and the paths take turns round by
+// round, so that a drift in the machine's speed during the run touches every
+// path alike; a path's rate and quantiles pool its rounds.
 func runInvoke(ctx context.Context, d *daemon, o options, tmpl, directKind string, paths []invokePath) ([]invokeRow, error) {
 	var rows []invokeRow
 	// Warm every path (connections, the runtimes, page cache) before measuring.
 	for _, p := range paths {
-		if _, err := attack(ctx, p.url, 4, 300*time.Millisecond, nil); err != nil {
+		var m vegeta.Metrics
+		if _, _, err := attack(ctx, p.url, 4, 300*time.Millisecond, nil, &m); err != nil {
 			return nil, err
 		}
 	}
+	round := o.cell / time.Duration(o.rounds)
 	for _, c := range o.conns {
 		peak := 0
 		sample := func() {
@@ -99,18 +149,24 @@ func runInvoke(ctx context.Context, d *daemon, o options, tmpl, directKind strin
 				peak = kb
 			}
 		}
+		cells := make([]pathCell, len(paths))
+		for i := 0; i < o.rounds; i++ {
+			for j, p := range paths {
+				s := sample
+				if p.kind != "gateway" {
+					s = nil
+				}
+				cpu := startCellCPU(p.hop, p.fn)
+				ok, elapsed, err := attack(ctx, p.url, c, round, s, &cells[j].m)
+				if err != nil {
+					return nil, err
+				}
+				cells[j].add(ok, elapsed, cpu.finish())
+			}
+		}
 		row := invokeRow{template: tmpl, direct: directKind, conns: c}
-		for _, p := range paths {
-			s := sample
-			if p.kind != "gateway" {
-				s = nil
-			}
-			cpu := startCellCPU(p.hop, p.fn)
-			r, err := attack(ctx, p.url, c, o.cell, s)
-			if err != nil {
-				return nil, err
-			}
-			r.hopCPU, r.fnCPU = cpu.finish(r.requests)
+		for j, p := range paths {
+			r := cells[j].result(c)
 			switch p.kind {
 			case "gateway":
 				r.peakRSS = peak

@@ -25,6 +25,7 @@ type options struct {
 	out       string
 	cell      time.Duration
 	conns     []int
+	rounds    int
 	coldRuns  int
 	density   int
 	langs     []string
@@ -43,6 +44,7 @@ func parseOptions(args []string) (options, error) {
 	fs.StringVar(&o.bin, "bin", envOr("FJORD_BIN", "bin/fjord"), "fjord binary to benchmark (env FJORD_BIN)")
 	fs.StringVar(&o.out, "out", "docs/benchmarks.md", "report to write; empty to skip")
 	fs.DurationVar(&o.cell, "duration", 0, "load per cell (default 5s, smoke 1s)")
+	fs.IntVar(&o.rounds, "rounds", 0, "rounds each cell is split into, the paths taking turns (default 5, smoke 2)")
 	fs.IntVar(&o.coldRuns, "cold", 0, "cold starts per template (default 50, smoke 5)")
 	fs.IntVar(&o.density, "functions", 0, "functions deployed for density (default 500, smoke 50)")
 	fs.BoolVar(&o.keepState, "keep", false, "keep the temporary state dir")
@@ -70,8 +72,12 @@ func parseOptions(args []string) (options, error) {
 	}
 	def(&o.coldRuns, 50, 5)
 	def(&o.density, 500, 50)
+	def(&o.rounds, 5, 2)
 	if o.cell == 0 {
 		o.cell = pick(o.smoke, time.Second, 5*time.Second)
+	}
+	if o.rounds < 1 || o.cell/time.Duration(o.rounds) < 100*time.Millisecond {
+		return o, fmt.Errorf("-rounds %d: want at least 1 and rounds of at least 100ms (-duration %s)", o.rounds, o.cell)
 	}
 	return o, nil
 }

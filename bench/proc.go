@@ -233,36 +233,42 @@ func startCellCPU(hop, fn int) *cellCPU {
 	return c
 }
 
-// finish returns the hop's own CPU per call and the function's, its waited-for
-// children included (classic watchdogs fork one handler per call). When fn was
-// not given, the function is the server the hop is connected to that used the
-// most CPU during the cell.
-func (c *cellCPU) finish(calls uint64) (hop, fn cpuCost) {
+// cellTicks is the CPU one cell used: the hop's own ticks, and the
+// function's with its waited-for children (classic watchdogs fork one handler
+// per call); ok is false where the process was not found.
+type cellTicks struct {
+	hop, fn     uint64
+	hopOK, fnOK bool
+}
+
+// finish returns the CPU since startCellCPU. When fn was not given, the
+// function is the server the hop is connected to that used the most CPU
+// during the cell.
+func (c *cellCPU) finish() (t cellTicks) {
 	after := map[int]cpuTimes{}
 	if c.hop != 0 {
 		after = treeCPU(c.hop)
 		if b, ok := c.before[c.hop]; ok {
 			if a, ok := after[c.hop]; ok {
-				hop = costOf(a.self-b.self, calls)
+				t.hop, t.hopOK = a.self-b.self, true
 			}
 		}
 	}
 	cands := []int{c.fn}
 	if c.fn == 0 && c.hop != 0 {
 		cands = servers(c.hop, after)
-	} else if t, err := readCPU(c.fn); err == nil {
-		after[c.fn] = t
+	} else if ct, err := readCPU(c.fn); err == nil {
+		after[c.fn] = ct
 	}
-	var best uint64
 	for _, pid := range cands {
 		b, ok1 := c.before[pid]
 		a, ok2 := after[pid]
 		if !ok1 || !ok2 {
 			continue
 		}
-		if d := (a.self + a.children) - (b.self + b.children); !fn.ok || d > best {
-			best, fn = d, costOf(d, calls)
+		if d := (a.self + a.children) - (b.self + b.children); !t.fnOK || d > t.fn {
+			t.fn, t.fnOK = d, true
 		}
 	}
-	return hop, fn
+	return t
 }

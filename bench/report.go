@@ -20,6 +20,8 @@ func report(o options, r *results) string {
 	p("The bench starts `fjord serve --listen 127.0.0.1:<free port> --state-dir <temp>` (as %s), deploys its\n", whoami())
 	p("functions with `fjord new` + `fjord up`, drives load with vegeta v12 (in-process, unthrottled,\n")
 	p("N workers = N keep-alive connections, %s per cell; latencies are vegeta's t-digest quantiles)\n", o.cell)
+	p("Each invoke cell is split into %d rounds of %s, the paths (gateway, direct, …) taking turns round by round,\n", o.rounds, o.cell/time.Duration(o.rounds))
+	p("so that a drift in the machine's speed during the run touches every path alike; rates and quantiles pool the rounds.\n")
 	p("and stops the daemon by PID at the end. Load generator, daemon and functions share the same cores.\n")
 	p("The daemon runs with its defaults%s; among them `--spin-wait 150µs`: while CPUs are idle a call polls a\n", daemonArgs(o))
 	p("fast function's socket for its answer instead of sleeping, which the CPU-per-call table shows as daemon CPU\n")
