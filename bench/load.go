@@ -23,17 +23,35 @@ type loadResult struct {
 	hopCPU, fnCPU cpuCost
 }
 
-// attack runs vegeta against url with conns workers and connections,
-// unthrottled (rate 0), for du, adding every result to m (latencies are
-// vegeta's t-digest quantiles once m is closed). It returns the 2xx answers
-// and the wall time from the first request to the last answer.
-func attack(ctx context.Context, url string, conns int, du time.Duration, sample func(), m *vegeta.Metrics) (ok uint64, elapsed time.Duration, err error) {
-	tgt := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url})
-	a := vegeta.NewAttacker(
-		vegeta.Workers(uint64(conns)), vegeta.MaxWorkers(uint64(conns)),
-		vegeta.Connections(conns), vegeta.MaxConnections(conns),
+// loadGen makes the vegeta attackers of one path in one cell: N workers on
+// N keep-alive connections, which the rounds share (an attacker serves one
+// attack; the transport outlives it).
+type loadGen struct {
+	conns int
+	tr    *http.Transport
+}
+
+func newLoadGen(conns int) *loadGen { return &loadGen{conns: conns, tr: &http.Transport{}} }
+
+func (lg *loadGen) attacker() *vegeta.Attacker {
+	n := lg.conns
+	return vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: lg.tr}),
+		vegeta.Workers(uint64(n)), vegeta.MaxWorkers(uint64(n)),
+		vegeta.Connections(n), vegeta.MaxConnections(n),
 		vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second), vegeta.Redirects(vegeta.NoFollow),
 	)
+}
+
+// close drops the generator's connections, so that the daemon does not hold
+// them open through the sections that follow.
+func (lg *loadGen) close() { lg.tr.CloseIdleConnections() }
+
+// attack runs lg against url, unthrottled (rate 0), for du, adding every result to m (latencies are
+// vegeta's t-digest quantiles once m is closed). It returns the 2xx answers
+// and the wall time from the first request to the last answer.
+func attack(ctx context.Context, lg *loadGen, url string, du time.Duration, sample func(), m *vegeta.Metrics) (ok uint64, elapsed time.Duration, err error) {
+	tgt := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: url})
+	a := lg.attacker()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	start := time.Now()
@@ -137,7 +155,10 @@ func runInvoke(ctx context.Context, d *daemon, o options, tmpl, directKind strin
 	// Warm every path (connections, the runtimes, page cache) before measuring.
 	for _, p := range paths {
 		var m vegeta.Metrics
-		if _, _, err := attack(ctx, p.url, 4, 300*time.Millisecond, nil, &m); err != nil {
+		lg := newLoadGen(4)
+		_, _, err := attack(ctx, lg, p.url, 300*time.Millisecond, nil, &m)
+		lg.close()
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -150,6 +171,10 @@ func runInvoke(ctx context.Context, d *daemon, o options, tmpl, directKind strin
 			}
 		}
 		cells := make([]pathCell, len(paths))
+		gens := make([]*loadGen, len(paths))
+		for j := range paths {
+			gens[j] = newLoadGen(c)
+		}
 		for i := 0; i < o.rounds; i++ {
 			for j, p := range paths {
 				s := sample
@@ -157,12 +182,15 @@ func runInvoke(ctx context.Context, d *daemon, o options, tmpl, directKind strin
 					s = nil
 				}
 				cpu := startCellCPU(p.hop, p.fn)
-				ok, elapsed, err := attack(ctx, p.url, c, round, s, &cells[j].m)
+				ok, elapsed, err := attack(ctx, gens[j], p.url, round, s, &cells[j].m)
 				if err != nil {
 					return nil, err
 				}
 				cells[j].add(ok, elapsed, cpu.finish())
 			}
+		}
+		for _, lg := range gens {
+			lg.close()
 		}
 		row := invokeRow{template: tmpl, direct: directKind, conns: c}
 		for j, p := range paths {

@@ -125,6 +125,9 @@ func New(cfg Config) (*Server, error) {
 		s.router = s.owned
 	}
 	s.handler = s.routes()
+	if t, ok := s.router.(requestTracker); ok {
+		s.handler = tracked(s.handler, t)
+	}
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: cfg.HeaderTimeout,
@@ -134,6 +137,22 @@ func New(cfg Config) (*Server, error) {
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	return s, nil
+}
+
+// requestTracker is told of every request the root handler serves
+// (router.Router's BeginRequest and EndRequest: its spin-wait needs to know
+// how busy the whole gateway is).
+type requestTracker interface {
+	BeginRequest()
+	EndRequest()
+}
+
+func tracked(h http.Handler, t requestTracker) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.BeginRequest()
+		defer t.EndRequest()
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Handler returns the gateway's root handler (for tests and embedding).

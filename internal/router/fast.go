@@ -143,7 +143,7 @@ func (r *Router) serveFast(w http.ResponseWriter, req *http.Request, c *call, li
 		wrote := err == nil
 		if wrote {
 			if up.raw != nil {
-				r.spin.wait(up, &c.ep.spin, r.inflight.Load())
+				r.spin.wait(up, &c.ep.spin, r.inflight.Load()+r.others.Load())
 			}
 			_, err = up.br.Peek(1)
 		}

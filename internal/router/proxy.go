@@ -49,7 +49,7 @@ type call struct {
 // remainder after /function/NAME ("" means "/"); the raw query of r is kept.
 func (r *Router) ServeFunction(w http.ResponseWriter, req *http.Request, ref runtime.Ref, path string) {
 	began := time.Now()
-	r.spin.started(r.inflight.Add(1))
+	r.spin.started(r.inflight.Add(1) + r.others.Load())
 	defer r.inflight.Add(-1)
 	c := r.calls.Get().(*call)
 	defer r.calls.Put(c)

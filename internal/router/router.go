@@ -104,6 +104,7 @@ type Router struct {
 	servedBy  []string // shared header value; net/http only reads it
 
 	inflight atomic.Int64 // calls in ServeFunction, all functions
+	others   atomic.Int64 // other requests the gateway is serving (BeginRequest)
 	spin     *spinPolicy
 
 	mu  sync.RWMutex

@@ -111,3 +111,13 @@ func (c *upConn) readable() bool {
 	}
 	return c.peekErr != syscall.EAGAIN
 }
+
+// BeginRequest tells the router that the gateway started serving a request
+// other than a function call of the fast path (the system API, async
+// enqueues, the async workers' calls, streams), and EndRequest that it
+// ended: spin-waiting counts them with the calls in flight, so that it only
+// happens while the whole daemon, not only the router, has CPUs to spare.
+func (r *Router) BeginRequest() { r.spin.started(r.others.Add(1) + r.inflight.Load()) }
+
+// EndRequest ends what BeginRequest began.
+func (r *Router) EndRequest() { r.others.Add(-1) }

@@ -174,3 +174,25 @@ func TestSpinCap(t *testing.T) {
 		t.Errorf("%d spinners left after both waits ended", p.spinning.Load())
 	}
 }
+
+// TestBeginRequest: the gateway's other requests count with the calls in
+// flight, so two at once mark the router busy.
+func TestBeginRequest(t *testing.T) {
+	r := New(Config{Functions: &fakeFunctions{}, SpinWait: time.Millisecond})
+	r.spin = newSpinPolicy(time.Millisecond, 2) // whatever GOMAXPROCS the test runs with
+	r.BeginRequest()
+	if r.spin.busyUntil.Load() != 0 {
+		t.Fatal("one request alone marked the router busy")
+	}
+	r.inflight.Add(1) // and a function call
+	r.BeginRequest()
+	if time.Unix(0, r.spin.busyUntil.Load()).Before(time.Now()) {
+		t.Error("a request beside another and a call did not mark the router busy")
+	}
+	r.EndRequest()
+	r.EndRequest()
+	r.inflight.Add(-1)
+	if n := r.others.Load(); n != 0 {
+		t.Errorf("%d requests left after both ended", n)
+	}
+}
