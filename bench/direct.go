@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/sockaddr"
+	"github.com/fjord-faas/fjord/internal/watchdog"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -70,7 +71,8 @@ func startDirect(ctx context.Context, bin, layoutDir, root, kind string) (*direc
 			if addr, err = sockaddr.NewAbstract("fjord-bench"); err != nil {
 				return nil, err
 			}
-			env = append(env, "FJORD_SOCKET="+strings.TrimPrefix(addr, sockaddr.Prefix))
+			_, path := sockaddr.Split(addr)
+			env = append(env, watchdog.SocketEnv+"="+path)
 		}
 	} else {
 		bin, err := filepath.Abs(bin)

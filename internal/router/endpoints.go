@@ -19,7 +19,7 @@ type endpoint struct {
 	id, addr, direct string
 	inflight         atomic.Int64
 	pool             connPool  // fast-path connections to direct, else addr
-	spin             SpinState // the waits for its answers (see spin.go)
+	spin             spinState // the waits for its answers (see spin.go)
 }
 
 // endpointSet is an immutable snapshot of a function's ready endpoints.

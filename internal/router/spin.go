@@ -2,7 +2,6 @@ package router
 
 import (
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -61,19 +60,17 @@ const (
 	spinSkip    = 64 // waits on such a socket that do not poll
 )
 
-// SpinState is the recent history of the waits on one socket: polls that
+// spinState is the recent history of the waits on one replica: polls that
 // timed out in a row and waits still to make without polling. Concurrent
 // waits may race on it; that only shifts when the next poll happens.
-type SpinState struct{ misses, skip atomic.Int32 }
+type spinState struct{ misses, skip atomic.Int32 }
 
-// readiness is a non-blocking check that a read would not block.
-type readiness interface{ readable() bool }
-
-// wait polls c until it is readable or the budget runs out, when the policy
-// allows it with inflight calls in flight (the waiting one included). It
-// returns as soon as c has data, is closed or fails; the caller then reads as
-// usual (and sleeps in the poller if the budget ran out first).
-func (p *spinPolicy) wait(c readiness, st *SpinState, inflight int64) {
+// wait polls c (which has a raw conn) until it is readable or the budget runs
+// out, when the policy allows it with inflight calls in flight (the waiting
+// one included). It returns as soon as c has data, is closed or fails; the
+// caller then reads as usual (and sleeps in the poller if the budget ran out
+// first).
+func (p *spinPolicy) wait(c *upConn, st *spinState, inflight int64) {
 	if p.budget == 0 || inflight > p.maxInflight {
 		return
 	}
@@ -92,7 +89,7 @@ func (p *spinPolicy) wait(c readiness, st *SpinState, inflight int64) {
 	defer p.spinning.Add(-1)
 	end := now.Add(p.budget)
 	for time.Now().Before(end) {
-		if c.readable() {
+		if !c.wouldBlock() {
 			st.misses.Store(0)
 			return
 		}
@@ -101,15 +98,6 @@ func (p *spinPolicy) wait(c readiness, st *SpinState, inflight int64) {
 		st.misses.Store(0)
 		st.skip.Store(spinSkip)
 	}
-}
-
-// readable reports whether a read on the connection would not block: data,
-// end of stream or an error, with one non-blocking MSG_PEEK.
-func (c *upConn) readable() bool {
-	if err := c.raw.Read(c.peekFn); err != nil {
-		return true
-	}
-	return c.peekErr != syscall.EAGAIN
 }
 
 // BeginRequest tells the router that the gateway started serving a request

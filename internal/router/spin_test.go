@@ -72,7 +72,7 @@ func TestSpinWait(t *testing.T) {
 			srv.Write([]byte("HTTP/1.1 200 OK\r\n"))
 		}()
 		start := time.Now()
-		p.wait(up, &SpinState{}, 1)
+		p.wait(up, &spinState{}, 1)
 		if d := time.Since(start); d < 20*time.Millisecond || d > budget/2 {
 			t.Errorf("wait took %s, want about 20ms (the answer's delay)", d)
 		}
@@ -84,7 +84,7 @@ func TestSpinWait(t *testing.T) {
 		up, srv := spinConn(t)
 		time.AfterFunc(10*time.Millisecond, func() { srv.Close() })
 		start := time.Now()
-		p.wait(up, &SpinState{}, 1)
+		p.wait(up, &spinState{}, 1)
 		if d := time.Since(start); d > budget/2 {
 			t.Errorf("wait took %s after the replica closed", d)
 		}
@@ -113,7 +113,7 @@ func TestSpinWait(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up, _ := spinConn(t)
 			start := time.Now()
-			tt.p.wait(up, &SpinState{}, tt.inflight)
+			tt.p.wait(up, &spinState{}, tt.inflight)
 			if d := time.Since(start); d > budget/2 {
 				t.Errorf("wait spun for %s", d)
 			}
@@ -127,7 +127,7 @@ func TestSpinSkipsSlowReplica(t *testing.T) {
 	const budget = 20 * time.Millisecond
 	p := newSpinPolicy(budget, 2)
 	up, _ := spinConn(t) // the replica never answers
-	st := &SpinState{}
+	st := &spinState{}
 	spun := func() bool {
 		start := time.Now()
 		p.wait(up, st, 1)
@@ -155,7 +155,7 @@ func TestSpinCap(t *testing.T) {
 	p := newSpinPolicy(budget, 2) // one spinner at most
 	busy, _ := spinConn(t)
 	done := make(chan struct{})
-	go func() { p.wait(busy, &SpinState{}, 1); close(done) }()
+	go func() { p.wait(busy, &spinState{}, 1); close(done) }()
 	deadline := time.Now().Add(budget / 2)
 	for p.spinning.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
@@ -165,7 +165,7 @@ func TestSpinCap(t *testing.T) {
 	}
 	other, _ := spinConn(t)
 	start := time.Now()
-	p.wait(other, &SpinState{}, 1)
+	p.wait(other, &spinState{}, 1)
 	if d := time.Since(start); d > budget/3 {
 		t.Errorf("a second wait spun for %s beside the first", d)
 	}

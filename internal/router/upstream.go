@@ -26,13 +26,15 @@ type upConn struct {
 // connection, with one non-blocking MSG_PEEK. A keep-alive connection the
 // replica closed while idle reads EOF; one with unexpected bytes is unusable.
 func (c *upConn) alive() bool {
-	if c.raw == nil {
-		return true
-	}
+	return c.raw == nil || c.wouldBlock()
+}
+
+// wouldBlock reports, with one non-blocking MSG_PEEK on the raw conn, that
+// nothing is there to read: no data, no end of stream, no error (EAGAIN).
+func (c *upConn) wouldBlock() bool {
 	if err := c.raw.Read(c.peekFn); err != nil {
 		return false
 	}
-	// EAGAIN: nothing to read, the connection is open and clean.
 	return c.peekErr == syscall.EAGAIN
 }
 

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/fjord-faas/fjord/internal/sockaddr"
@@ -29,7 +28,8 @@ func (p *proxy) start(ctx context.Context) error {
 			if addr, err = sockaddr.NewAbstract("fjord-fn"); err != nil {
 				return err
 			}
-			env = append(slices.Clip(env), SocketEnv+"="+strings.TrimPrefix(addr, sockaddr.Prefix))
+			_, path := sockaddr.Split(addr)
+			env = append(slices.Clip(env), SocketEnv+"="+path)
 		} else {
 			port, err := freePort()
 			if err != nil {

@@ -11,9 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/fjord-faas/fjord/internal/sockaddr"
-
 	"github.com/fjord-faas/fjord/internal/runtime"
+	"github.com/fjord-faas/fjord/internal/sockaddr"
 )
 
 // logDrainTimeout bounds the wait for a replica's output after it exited.
