@@ -48,7 +48,11 @@ fjord extensions (used by the process runtime):
   fjord_auto_upstream=1        http mode: pick a loopback port, pass it as PORT
   fjord_upstream_socket=true   with fjord_auto_upstream: pick an abstract Unix socket
                                instead and pass it as FJORD_SOCKET=@NAME (for servers
-                               that can listen there: fjord's go and python3-http)
+                               that bind it themselves)
+  fjord_upstream_socket=inherit  the same, but listen on it here and hand it to the
+                               server as fd 3 (FJORD_SOCKET_FD=3): ready as soon as
+                               the server runs, calls queue while it starts (fjord's
+                               go, python3-http and node templates)
 
 Paths: /_/health (200 OK while the lock exists), /_/ready, everything else is
 the function. SIGTERM: unhealthy, lock removed, wait healthcheck_interval, stop.`

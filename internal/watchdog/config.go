@@ -79,6 +79,11 @@ type Config struct {
 	// abstract Unix socket instead and passes it as FJORD_SOCKET: set by
 	// templates whose server can listen there, a cheaper hop than TCP.
 	UpstreamSocket bool
+	// UpstreamInherit (fjord_upstream_socket=inherit) makes the watchdog
+	// listen on that socket itself and hand the listening socket to the
+	// server as fd 3 (FJORD_SOCKET_FD=3): calls queue on it while the server
+	// starts, so the watchdog is ready without waiting for the server.
+	UpstreamInherit bool
 	// BufferBody reads the whole request body before forwarding it (http mode).
 	BufferBody bool
 	// ReadyPath, when set, is where /_/ready is forwarded on the function (http mode).

@@ -101,7 +101,11 @@ func ConfigFromEnv(environ []string) (Config, error) {
 	c.ListenFD = e.integer("fjord_listen_fd", c.ListenFD)
 	c.ReadyFD = e.integer("fjord_ready_fd", c.ReadyFD)
 	c.AutoUpstream = e.boolean("fjord_auto_upstream", false)
-	c.UpstreamSocket = e.boolean("fjord_upstream_socket", false)
+	if v := e.str("", "fjord_upstream_socket"); v == "inherit" {
+		c.UpstreamSocket, c.UpstreamInherit = true, true
+	} else {
+		c.UpstreamSocket = e.boolean("fjord_upstream_socket", false)
+	}
 	if _, set := e.vars["GOMAXPROCS"]; !set {
 		c.MaxProcs = 1
 	}

@@ -210,6 +210,83 @@ func TestHTTPModeUpstreamSocket(t *testing.T) {
 	resp.Body.Close()
 }
 
+func TestHTTPModeUpstreamInherit(t *testing.T) {
+	// fjord_upstream_socket=inherit: the watchdog listens on the abstract
+	// socket itself and hands it over as fd 3, so it is ready before the
+	// server is, and a call made meanwhile waits on the socket, not fails.
+	const delay = 400 * time.Millisecond
+	t0 := time.Now()
+	h := start(t, "mode=http", "fprocess="+os.Args[0], roleEnv+"=upstream", "fjord_auto_upstream=1",
+		"fjord_upstream_socket=inherit", "upstream_url=http://127.0.0.1:1",
+		"FJORD_WD_TEST_LISTEN_DELAY="+delay.String())
+	if took := time.Since(t0); took >= delay {
+		t.Errorf("watchdog ready after %s, want before the server listens (%s)", took, delay)
+	}
+	addr := h.w.directUpstream()
+	sock, ok := strings.CutPrefix(addr, "unix:")
+	if !ok || !strings.HasPrefix(sock, "@fjord-fn-") {
+		t.Fatalf("directUpstream = %q, want unix:@fjord-fn-…", addr)
+	}
+	// The watchdog keeps no copy of the listening socket: were the server
+	// to die, its socket would close and waiting calls fail at once.
+	if fds := socketFDs(t, sock); len(fds) > 0 {
+		t.Errorf("watchdog holds the server's socket %s as fds %v", sock, fds)
+	}
+	// Straight to the socket, before the server has started listening.
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatalf("dial %s while the server starts: %v", sock, err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET /socketfd HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("call queued on the socket: %v", err)
+	}
+	fd, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(fd) != "3" {
+		t.Errorf("GET /socketfd = %d %q, want 200 \"3\"", resp.StatusCode, fd)
+	}
+	if time.Since(t0) < delay {
+		t.Errorf("answered after %s, before the server listened (%s)", time.Since(t0), delay)
+	}
+	if _, s := call(t, "GET", h.url+"/socket", ""); s != "" {
+		t.Errorf("child FJORD_SOCKET = %q, want none next to FJORD_SOCKET_FD", s)
+	}
+	res, body := call(t, "POST", h.url+"/a", "through the watchdog")
+	if res.StatusCode != 200 || body != "through the watchdog" {
+		t.Errorf("POST through the watchdog = %d %q", res.StatusCode, body)
+	}
+}
+
+// socketFDs lists this process's fds open on the listening Unix socket name.
+func socketFDs(t *testing.T, name string) []string {
+	t.Helper()
+	raw, err := os.ReadFile("/proc/net/unix")
+	if err != nil {
+		t.Skipf("no /proc/net/unix: %v", err)
+	}
+	inode := ""
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 8 && f[7] == name && f[5] == "01" { // 01: listening
+			inode = f[6]
+		}
+	}
+	if inode == "" {
+		t.Fatalf("no listening socket %s in /proc/net/unix", name)
+	}
+	var fds []string
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		if link, _ := os.Readlink("/proc/self/fd/" + e.Name()); link == "socket:["+inode+"]" {
+			fds = append(fds, e.Name())
+		}
+	}
+	return fds
+}
+
 func TestHTTPModeChildExit(t *testing.T) {
 	h := startHTTP(t, "FJORD_WD_TEST_EXIT_AFTER=300ms")
 	select {

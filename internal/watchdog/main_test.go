@@ -105,11 +105,26 @@ func runUpstream() int {
 			conns.Add(1)
 		}
 	}}
+	mux.HandleFunc("/socketfd", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getenv(SocketFDEnv)) })
+	if d, err := time.ParseDuration(os.Getenv("FJORD_WD_TEST_LISTEN_DELAY")); err == nil {
+		time.Sleep(d) // a server slow to start
+	}
 	network, addr := "tcp", "127.0.0.1:"+os.Getenv("PORT")
 	if sock := os.Getenv(SocketEnv); sock != "" {
 		network, addr = "unix", sock
 	}
-	ln, err := net.Listen(network, addr)
+	var (
+		ln  net.Listener
+		err error
+	)
+	if fd := os.Getenv(SocketFDEnv); fd != "" {
+		var n int
+		if _, err = fmt.Sscan(fd, &n); err == nil {
+			ln, err = net.FileListener(os.NewFile(uintptr(n), "inherited"))
+		}
+	} else {
+		ln, err = net.Listen(network, addr)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

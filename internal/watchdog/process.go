@@ -110,10 +110,12 @@ type child struct {
 	err  error         // its exit status, valid after done
 }
 
-// startChild starts fprocess once with its output copied line by line.
-func (w *Watchdog) startChild(env []string) (*child, error) {
+// startChild starts fprocess once with its output copied line by line and
+// extra as its fds 3, 4, ….
+func (w *Watchdog) startChild(env []string, extra []*os.File) (*child, error) {
 	cmd := w.command(context.Background(), env)
 	cmd.Cancel = nil
+	cmd.ExtraFiles = extra
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("create stdout pipe: %w", err)

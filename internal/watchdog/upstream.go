@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -17,11 +18,13 @@ import (
 // start launches the function process and waits until its server accepts
 // connections. With fjord_auto_upstream the address is chosen here: a free
 // loopback port passed as PORT, or, when the template's server says it can
-// (fjord_upstream_socket), an abstract Unix socket passed as FJORD_SOCKET.
+// (fjord_upstream_socket), an abstract Unix socket passed as FJORD_SOCKET —
+// or, with fjord_upstream_socket=inherit, already listening as fd 3.
 func (p *proxy) start(ctx context.Context) error {
 	env := p.w.cfg.Env
 	target := p.w.cfg.UpstreamURL
 	addr := ""
+	var inherit *os.File // the listening socket the server inherits
 	if p.w.cfg.AutoUpstream {
 		var err error
 		if p.w.cfg.UpstreamSocket {
@@ -29,7 +32,15 @@ func (p *proxy) start(ctx context.Context) error {
 				return err
 			}
 			_, path := sockaddr.Split(addr)
-			env = append(slices.Clip(env), SocketEnv+"="+path)
+			if p.w.cfg.UpstreamInherit {
+				if inherit, err = listenFile(path); err != nil {
+					return err
+				}
+				defer inherit.Close() // the server holds the only copy once started
+				env = append(slices.Clip(env), SocketFDEnv+"="+strconv.Itoa(inheritedFD))
+			} else {
+				env = append(slices.Clip(env), SocketEnv+"="+path)
+			}
 		} else {
 			port, err := freePort()
 			if err != nil {
@@ -48,16 +59,48 @@ func (p *proxy) start(ctx context.Context) error {
 		addr = hostPort(u)
 	}
 	p.target, p.addr = u, addr
-	c, err := p.w.startChild(env)
+	var extra []*os.File
+	if inherit != nil {
+		extra = []*os.File{inherit}
+	}
+	c, err := p.w.startChild(env, extra)
 	if err != nil {
 		return err
 	}
 	p.child = c
+	if inherit != nil {
+		// Connections queue on the socket until the server accepts them.
+		return nil
+	}
 	if err := waitAccepting(ctx, addr, c); err != nil {
 		c.stop(time.Second)
 		return err
 	}
 	return nil
+}
+
+// SocketFDEnv names the variable that tells a template's server, started
+// with fjord_upstream_socket=inherit, the file descriptor of the listening
+// socket it inherits (always 3, the first after stdin, stdout and stderr).
+const SocketFDEnv = "FJORD_SOCKET_FD"
+
+// inheritedFD is where the server finds the inherited socket.
+const inheritedFD = 3
+
+// listenFile listens on the Unix socket path ("@NAME": abstract) and returns
+// the listening socket as a file to pass to the server; the watchdog keeps
+// no copy of it open.
+func listenFile(path string) (*os.File, error) {
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("listen on upstream socket %s: %w", path, err)
+	}
+	defer ln.Close()
+	f, err := ln.File()
+	if err != nil {
+		return nil, fmt.Errorf("pass upstream socket %s: %w", path, err)
+	}
+	return f, nil
 }
 
 // SocketEnv names the variable that tells a template's server, started with

@@ -142,7 +142,11 @@ function padsAbstractNames () {
 
 const server = http.createServer((req, res) => { serve(req, res) })
 const socket = process.env.FJORD_SOCKET || ''
-if (socket) {
+const socketFD = process.env.FJORD_SOCKET_FD || ''
+if (socketFD) {
+  // fjord's watchdog hands over a listening socket as this file descriptor.
+  server.listen({ fd: Number(socketFD) })
+} else if (socket) {
   // fjord's watchdog passes a Unix socket instead of a port; "@name" is an
   // abstract one, which Node names with a leading NUL byte (Linux).
   if (socket.startsWith('@') && padsAbstractNames()) {

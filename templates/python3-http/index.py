@@ -147,9 +147,25 @@ class UnixServer(Server):
         self.server_name, self.server_port = "localhost", 0
 
 
+class InheritedServer(Server):
+    """Serves on a listening socket handed over by fjord's watchdog."""
+
+    def __init__(self, fd, handler_class):
+        super().__init__(None, handler_class, bind_and_activate=False)
+        self.socket.close()
+        self.socket = socket.socket(fileno=fd)
+        self.socket.setblocking(True)
+        self.address_family = self.socket.family
+        self.server_name, self.server_port = "localhost", 0
+
+
 def make_server():
-    # fjord's watchdog passes a Unix socket in FJORD_SOCKET ("@name" is an
-    # abstract one, named with a leading NUL byte) instead of a port.
+    # fjord's watchdog hands over a listening socket as the file descriptor in
+    # FJORD_SOCKET_FD, or passes a Unix socket in FJORD_SOCKET ("@name" is an
+    # abstract one, named with a leading NUL byte), instead of a port.
+    fd = os.getenv("FJORD_SOCKET_FD", "")
+    if fd:
+        return InheritedServer(int(fd), Handler)
     sock = os.getenv("FJORD_SOCKET", "")
     if sock:
         if sock.startswith("@"):

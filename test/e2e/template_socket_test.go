@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +23,7 @@ type socketCase struct {
 	lang, file, code string
 	need             string // the command the template runs on
 	exe              string // a substring of the function server's command line
+	maxBody          int    // the largest body the template takes by default; 0: no limit
 }
 
 var socketCases = []socketCase{
@@ -32,12 +34,16 @@ var socketCases = []socketCase{
 		code: "package function\n\nimport (\n\t\"crypto/sha256\"\n\t\"fmt\"\n\t\"io\"\n\t\"net/http\"\n)\n\n" +
 			"// Handle describes the call.\nfunc Handle(w http.ResponseWriter, r *http.Request) {\n\tb, _ := io.ReadAll(r.Body)\n" +
 			"\tfmt.Fprintf(w, \"%s %s x=%s n=%d sha=%x\", r.Method, r.URL.Path, r.URL.Query().Get(\"x\"), len(b), sha256.Sum256(b))\n}\n"},
+	{lang: "node", file: "handler.js", need: "node", exe: "index.js", maxBody: 100 << 10, // MAX_RAW_SIZE
+		code: "'use strict'\nconst crypto = require('crypto')\n\nmodule.exports = async (event, context) => {\n" +
+			"  const b = event.body || ''\n" +
+			"  return context.status(200).succeed(`${event.method} ${event.path} x=${event.query.x || ''} n=${Buffer.byteLength(b)} sha=${crypto.createHash('sha256').update(b).digest('hex')}`)\n}\n"},
 }
 
 // TestTemplateSocket deploys the templates whose servers listen on the abstract
-// Unix socket the watchdog passes in FJORD_SOCKET, checks that the function's
-// server listens there and on no TCP port, and calls it over keep-alive with
-// plain, sized and chunked bodies.
+// Unix socket the watchdog hands over (fjord_upstream_socket: "inherit"),
+// checks that the function's server listens there, on fd 3, and on no TCP
+// port, and calls it over keep-alive with plain, sized and chunked bodies.
 func TestTemplateSocket(t *testing.T) {
 	testenv.NeedRoot(t)
 	d := startDaemon(t)
@@ -58,6 +64,9 @@ func TestTemplateSocket(t *testing.T) {
 				return code == 200
 			})
 			big := strings.Repeat("0123456789abcdef", 8192)
+			if tc.maxBody > 0 {
+				big = big[:tc.maxBody]
+			}
 			calls := []struct {
 				method, path, body string
 				chunked            bool
@@ -126,6 +135,14 @@ func checkSocketServer(t *testing.T, daemonPID int, exe string) {
 		for _, ino := range socketInodes(pid) {
 			if name := unixListen[ino]; strings.HasPrefix(name, "@fjord-fn-") {
 				found = true
+				// The watchdog made the socket and handed it over.
+				env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+				vars := strings.Split(string(env), "\x00")
+				if !slices.Contains(vars, "FJORD_SOCKET_FD=3") || slices.ContainsFunc(vars, func(v string) bool {
+					return strings.HasPrefix(v, "FJORD_SOCKET=") || strings.HasPrefix(v, "PORT=")
+				}) {
+					t.Errorf("function server %d (%q) on %s: want FJORD_SOCKET_FD=3 and no FJORD_SOCKET or PORT in its environment %q", pid, cmdline, name, vars)
+				}
 			}
 			if _, ok := tcpListen[ino]; ok {
 				t.Errorf("function server %d (%q) listens on TCP too", pid, cmdline)
