@@ -23,9 +23,12 @@ func report(o options, r *results) string {
 	p("Each invoke cell is split into %d rounds of %s, the paths (gateway, direct, …) taking turns round by round,\n", o.rounds, o.cell/time.Duration(o.rounds))
 	p("so that a drift in the machine's speed during the run touches every path alike; rates and quantiles pool the rounds.\n")
 	p("and stops the daemon by PID at the end. Load generator, daemon and functions share the same cores.\n")
-	p("The daemon runs with its defaults%s; among them `--spin-wait 150µs`: while CPUs are idle a call polls a\n", daemonArgs(o))
-	p("fast function's socket for its answer instead of sleeping, which the CPU-per-call table shows as daemon CPU\n")
-	p("(docs/performance.md).\n")
+	if strings.Contains(strings.Join(o.daemonArg, " "), "spin-wait") {
+		p("The daemon runs with its defaults%s.\n", daemonArgs(o))
+	} else {
+		p("The daemon runs with its defaults%s (`--spin-wait 0` among them: a call sleeps until its answer comes;\n", daemonArgs(o))
+		p("see docs/performance.md for when polling instead pays).\n")
+	}
 	invokeSection(&b, r, o)
 	coldSection(&b, r, o)
 	footprintSection(&b, r)

@@ -69,7 +69,7 @@ State (functions, secrets, namespaces, images) lives in --state-dir and survives
 	f.IntVar(&cfg.AsyncConcurrency, "async-concurrency", cfg.AsyncConcurrency, "async calls run at once by this daemon (OpenFaaS CE runs 1)")
 	f.Int64Var(&cfg.AsyncMaxBody, "async-max-body", cfg.AsyncMaxBody, "largest async request body in `bytes`; bigger calls get 413 (OpenFaaS CE: 256000)")
 	f.BoolVar(&cfg.AsyncSyncAlways, "async-sync-always", false, "fsync the embedded queue on every accepted call: survives a power loss too, costs a disk flush per call (default: fsync every second)")
-	f.DurationVar(&cfg.SpinWait, "spin-wait", cfg.SpinWait, "while CPUs are idle, poll up to this long for a fast function's answer instead of sleeping: less latency per call for some CPU; 0 turns it off")
+	f.DurationVar(&cfg.SpinWait, "spin-wait", cfg.SpinWait, "while CPUs are idle, poll up to this long for a fast function's answer instead of sleeping (e.g. 150us): on hosts whose idle CPUs wake slowly less latency per call for some CPU, on others slower; benchmark before turning it on; 0 (default) sleeps")
 	f.StringVar(&cfg.DebugListen, "debug-listen", "", "serve Go pprof profiles at `host:port`/debug/pprof/ (no auth: keep it on loopback)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")

@@ -22,8 +22,13 @@ import (
 // calls, so a slow function costs a few wasted polls now and then, not one
 // per call.
 
-// DefaultSpinWait is how long a call may poll for its answer by default.
-const DefaultSpinWait = 150 * time.Microsecond
+// DefaultSpinWait is how long a call may poll for its answer by default:
+// not at all. Whether spinning pays depends on the host: on one VM host
+// (AMD EPYC, idle vCPUs halted) 150 µs took the gateway's added p50 at one
+// connection from ~0.125 to ~0.07 ms; on another (Intel Xeon) the same
+// budget cut the throughput at one connection from 0.57–0.62× direct to
+// 0.47–0.52× (docs/performance.md). --spin-wait turns it on.
+const DefaultSpinWait = 0
 
 // busyWindow is how long a moment of too many calls in flight keeps the
 // router from spinning.
