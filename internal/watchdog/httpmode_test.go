@@ -260,6 +260,44 @@ func TestHTTPModeUpstreamInherit(t *testing.T) {
 	}
 }
 
+// TestHTTPModeUpstreamInheritServerDies: a server that dies before it ever
+// accepts takes the only copy of the socket with it, so a call waiting on
+// the socket fails at once instead of hanging, and Run reports the exit.
+func TestHTTPModeUpstreamInheritServerDies(t *testing.T) {
+	h := start(t, "mode=http", "fprocess="+os.Args[0], roleEnv+"=upstream", "fjord_auto_upstream=1",
+		"fjord_upstream_socket=inherit", "upstream_url=http://127.0.0.1:1",
+		"FJORD_WD_TEST_LISTEN_DELAY=1m", "FJORD_WD_TEST_EXIT_AFTER=300ms")
+	sock, _ := strings.CutPrefix(h.w.directUpstream(), "unix:")
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatalf("dial %s while the server starts: %v", sock, err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	t0 := time.Now()
+	if _, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil || isTimeoutErr(err) {
+		t.Fatalf("call waiting on the dead server's socket: %v, want it cut off", err)
+	}
+	if d := time.Since(t0); d > 10*time.Second {
+		t.Errorf("the waiting call failed only after %s", d)
+	}
+	select {
+	case err := <-h.done:
+		h.cancel = nil
+		if err == nil || !strings.Contains(err.Error(), "function process exited") {
+			t.Errorf("Run = %v, want a function-exit error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watchdog kept running after the function process exited")
+	}
+}
+
+func isTimeoutErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 // socketFDs lists this process's fds open on the listening Unix socket name.
 func socketFDs(t *testing.T, name string) []string {
 	t.Helper()
