@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,7 +34,7 @@ type directServer struct {
 // function there without fjord serve and without the sandbox.
 //
 // kind is "handler" (fprocess alone, with PORT), "handler-socket" (the same on
-// an abstract Unix socket in FJORD_SOCKET, as fjord's watchdog starts it) or
+// an abstract Unix socket handed over as fd 3, as fjord's watchdog starts it) or
 // "watchdog" (`fjord watchdog` with the image's environment; http-mode images
 // get fjord_auto_upstream so the handler's address is picked freely).
 func startDirect(ctx context.Context, bin, layoutDir, root, kind string) (*directServer, error) {
@@ -72,7 +73,20 @@ func startDirect(ctx context.Context, bin, layoutDir, root, kind string) (*direc
 				return nil, err
 			}
 			_, path := sockaddr.Split(addr)
-			env = append(env, watchdog.SocketEnv+"="+path)
+			// As fjord's watchdog starts it (fjord_upstream_socket=inherit):
+			// listening already, as fd 3.
+			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+			if err != nil {
+				return nil, fmt.Errorf("start direct: %w", err)
+			}
+			f, err := ln.File()
+			ln.Close()
+			if err != nil {
+				return nil, fmt.Errorf("start direct: %w", err)
+			}
+			defer f.Close()
+			cmd.ExtraFiles = []*os.File{f}
+			env = append(env, watchdog.SocketFDEnv+"=3")
 		}
 	} else {
 		bin, err := filepath.Abs(bin)
