@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,15 +71,9 @@ func startDirect(ctx context.Context, bin, layoutDir, root, kind string) (*direc
 			if addr, err = sockaddr.NewAbstract("fjord-bench"); err != nil {
 				return nil, err
 			}
-			_, path := sockaddr.Split(addr)
 			// As fjord's watchdog starts it (fjord_upstream_socket=inherit):
 			// listening already, as fd 3.
-			ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-			if err != nil {
-				return nil, fmt.Errorf("start direct: %w", err)
-			}
-			f, err := ln.File()
-			ln.Close()
+			f, err := sockaddr.ListenFile(addr)
 			if err != nil {
 				return nil, fmt.Errorf("start direct: %w", err)
 			}

@@ -49,8 +49,10 @@ type call struct {
 // remainder after /function/NAME ("" means "/"); the raw query of r is kept.
 func (r *Router) ServeFunction(w http.ResponseWriter, req *http.Request, ref runtime.Ref, path string) {
 	began := time.Now()
-	r.spin.started(r.inflight.Add(1) + r.others.Load())
-	defer r.inflight.Add(-1)
+	if r.spin.budget > 0 {
+		r.spin.started(r.inflight.Add(1) + r.others.Load())
+		defer r.inflight.Add(-1)
+	}
 	c := r.calls.Get().(*call)
 	defer r.calls.Put(c)
 	*c = call{

@@ -103,8 +103,8 @@ type Router struct {
 	userAgent string
 	servedBy  []string // shared header value; net/http only reads it
 
-	inflight atomic.Int64 // calls in ServeFunction, all functions
-	others   atomic.Int64 // other requests the gateway is serving (BeginRequest)
+	inflight atomic.Int64 // calls in ServeFunction, all functions (counted while spinning is on)
+	others   atomic.Int64 // other requests the gateway is serving (BeginRequest; likewise)
 	spin     *spinPolicy
 
 	mu  sync.RWMutex

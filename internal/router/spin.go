@@ -110,7 +110,16 @@ func (p *spinPolicy) wait(c *upConn, st *spinState, inflight int64) {
 // enqueues, the async workers' calls, streams), and EndRequest that it
 // ended: spin-waiting counts them with the calls in flight, so that it only
 // happens while the whole daemon, not only the router, has CPUs to spare.
-func (r *Router) BeginRequest() { r.spin.started(r.others.Add(1) + r.inflight.Load()) }
+// With spinning off (the default) neither counts anything.
+func (r *Router) BeginRequest() {
+	if r.spin.budget > 0 {
+		r.spin.started(r.others.Add(1) + r.inflight.Load())
+	}
+}
 
 // EndRequest ends what BeginRequest began.
-func (r *Router) EndRequest() { r.others.Add(-1) }
+func (r *Router) EndRequest() {
+	if r.spin.budget > 0 {
+		r.others.Add(-1)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 )
 
@@ -81,6 +82,22 @@ func URLHost(addr string) string {
 func Listen(addr string) (net.Listener, error) {
 	network, address := Split(addr)
 	return net.Listen(network, address)
+}
+
+// ListenFile listens on addr and returns the listening socket as a file, to
+// hand to a child process (exec.Cmd.ExtraFiles); no other copy stays open,
+// so the socket closes when the child's does. A socket file on a path is not
+// removed when the listener here is closed.
+func ListenFile(addr string) (*os.File, error) {
+	ln, err := Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	defer ln.Close()
+	if ul, ok := ln.(*net.UnixListener); ok {
+		ul.SetUnlinkOnClose(false)
+	}
+	return ln.(interface{ File() (*os.File, error) }).File()
 }
 
 // Dialer dials both address forms: use its DialContext as an

@@ -2,7 +2,10 @@ package sockaddr
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -116,5 +119,48 @@ func TestTransportOverSocket(t *testing.T) {
 	conn.Close()
 	if _, err := (&Dialer{}).DialContext(t.Context(), "tcp", "zz"+urlSuffix+":80"); err == nil {
 		t.Error("a bad hex host dialed")
+	}
+}
+
+// TestListenFile: the file is a listening socket that serves once handed
+// over, for an abstract name and for a path, whose socket file stays.
+func TestListenFile(t *testing.T) {
+	abstract, err := NewAbstract("fjord-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := Prefix + filepath.Join(t.TempDir(), "s.sock")
+	for _, addr := range []string{abstract, path} {
+		f, err := ListenFile(addr)
+		if err != nil {
+			t.Fatalf("ListenFile(%s): %v", addr, err)
+		}
+		if addr == path {
+			if _, err := os.Stat(addr[len(Prefix):]); err != nil {
+				t.Errorf("socket file of %s gone after ListenFile: %v", addr, err)
+			}
+		}
+		ln, err := net.FileListener(f) // as the child would
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: not a listening socket: %v", addr, err)
+		}
+		go func() {
+			if c, err := ln.Accept(); err == nil {
+				c.Write([]byte("x"))
+				c.Close()
+			}
+		}()
+		network, address := Split(addr)
+		c, err := net.Dial(network, address)
+		if err != nil {
+			t.Fatalf("dial %s: %v", addr, err)
+		}
+		b := make([]byte, 1)
+		if _, err := c.Read(b); err != nil || b[0] != 'x' {
+			t.Errorf("%s: read %q, %v", addr, b, err)
+		}
+		c.Close()
+		ln.Close()
 	}
 }

@@ -33,8 +33,8 @@ func (p *proxy) start(ctx context.Context) error {
 			}
 			_, path := sockaddr.Split(addr)
 			if p.w.cfg.UpstreamInherit {
-				if inherit, err = listenFile(path); err != nil {
-					return err
+				if inherit, err = sockaddr.ListenFile(addr); err != nil {
+					return fmt.Errorf("listen on upstream socket %s: %w", path, err)
 				}
 				defer inherit.Close() // the server holds the only copy once started
 				env = append(slices.Clip(env), SocketFDEnv+"="+strconv.Itoa(inheritedFD))
@@ -86,22 +86,6 @@ const SocketFDEnv = "FJORD_SOCKET_FD"
 
 // inheritedFD is where the server finds the inherited socket.
 const inheritedFD = 3
-
-// listenFile listens on the Unix socket path ("@NAME": abstract) and returns
-// the listening socket as a file to pass to the server; the watchdog keeps
-// no copy of it open.
-func listenFile(path string) (*os.File, error) {
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		return nil, fmt.Errorf("listen on upstream socket %s: %w", path, err)
-	}
-	defer ln.Close()
-	f, err := ln.File()
-	if err != nil {
-		return nil, fmt.Errorf("pass upstream socket %s: %w", path, err)
-	}
-	return f, nil
-}
 
 // SocketEnv names the variable that tells a template's server, started with
 // fjord_upstream_socket, the Unix socket to listen on: "@NAME" for an

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -206,6 +207,45 @@ func invoke(t *testing.T, method, url, body string) (int, string, http.Header) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), resp.Header
+}
+
+// deployNew creates function name from template lang (`fjord new` in a
+// temporary folder), writes code to its file with perm and deploys it
+// (`fjord up`). It returns the folder, whose stack file names the function.
+func (d *daemon) deployNew(t *testing.T, name, lang, file, code string, perm os.FileMode) string {
+	t.Helper()
+	dir := t.TempDir()
+	d.mustCLI(t, dir, "", "new", name, "--lang", lang)
+	if err := os.WriteFile(filepath.Join(dir, name, file), []byte(code), perm); err != nil {
+		t.Fatal(err)
+	}
+	d.mustCLI(t, dir, "", "up")
+	return dir
+}
+
+// procChildren maps every pid to its direct children, from /proc/PID/stat.
+func procChildren() map[int][]int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The command name may hold spaces: the fields after its ')' are "state ppid ...".
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(f[1]); err == nil {
+			children[ppid] = append(children[ppid], pid)
+		}
+	}
+	return children
 }
 
 // mustCLI runs the CLI and fails the test when it exits non-zero.

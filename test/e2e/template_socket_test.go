@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,12 +51,7 @@ func TestTemplateSocket(t *testing.T) {
 		t.Run(tc.lang, func(t *testing.T) {
 			testenv.NeedCommand(t, tc.need)
 			name := "sock-" + strings.ReplaceAll(tc.lang, "3", "")
-			dir := t.TempDir()
-			d.mustCLI(t, dir, "", "new", name, "--lang", tc.lang)
-			if err := os.WriteFile(filepath.Join(dir, name, tc.file), []byte(tc.code), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			d.mustCLI(t, dir, "", "up")
+			d.deployNew(t, name, tc.lang, tc.file, tc.code, 0o644)
 			base := d.url("/function/" + name)
 			waitFor(t, name+" to answer", 60*time.Second, func() bool {
 				code, _, _ := invoke(t, "GET", base, "")
@@ -127,7 +121,7 @@ func checkSocketServer(t *testing.T, daemonPID int, exe string) {
 	unixListen := listeningInodes(t, []string{"/proc/net/unix"})
 	tcpListen := listeningInodes(t, []string{"/proc/net/tcp", "/proc/net/tcp6"})
 	found := false
-	for _, pid := range descendants(t, daemonPID) {
+	for _, pid := range descendants(daemonPID) {
 		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		if err != nil || !strings.Contains(string(cmdline), exe) {
 			continue
@@ -196,31 +190,8 @@ func socketInodes(pid int) []string {
 }
 
 // descendants returns the pids below root in the process tree.
-func descendants(t *testing.T, root int) []int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	children := map[int][]int{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// The command name may hold spaces: the fields after its ')' are "state ppid ...".
-		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(f) < 2 {
-			continue
-		}
-		if ppid, err := strconv.Atoi(f[1]); err == nil {
-			children[ppid] = append(children[ppid], pid)
-		}
-	}
+func descendants(root int) []int {
+	children := procChildren()
 	var out []int
 	for queue := children[root]; len(queue) > 0; queue = queue[1:] {
 		out = append(out, queue[0])

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,12 +41,7 @@ func TestTemplates(t *testing.T) {
 	for _, tc := range templateCases {
 		t.Run(tc.lang, func(t *testing.T) {
 			name := "fn-" + strings.ReplaceAll(tc.lang, "3", "")
-			dir := t.TempDir()
-			d.mustCLI(t, dir, "", "new", name, "--lang", tc.lang)
-			if err := os.WriteFile(filepath.Join(dir, name, tc.file), []byte(tc.code), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			d.mustCLI(t, dir, "", "up")
+			dir := d.deployNew(t, name, tc.lang, tc.file, tc.code, 0o755)
 			var code int
 			var body string
 			waitFor(t, name+" to answer", 60*time.Second, func() bool {

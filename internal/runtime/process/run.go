@@ -148,14 +148,9 @@ func listen(inherit bool) (*os.File, string, int, error) {
 		if err != nil {
 			return nil, "", 0, err
 		}
-		ln, err := sockaddr.Listen(addr)
+		f, err := sockaddr.ListenFile(addr)
 		if err != nil {
 			return nil, "", 0, fmt.Errorf("listen for replica: %w", err)
-		}
-		defer ln.Close()
-		f, err := ln.(*net.UnixListener).File()
-		if err != nil {
-			return nil, "", 0, fmt.Errorf("get replica socket: %w", err)
 		}
 		return f, addr, 0, nil
 	}
